@@ -1,0 +1,188 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ErrorCodes, GamepipeError } from './lib/errors.js';
+
+/** Runs one command with its options object; resolves to the exit code. */
+export type Runner = (command: string, opts: Record<string, unknown>) => Promise<number | void>;
+
+type Loader = () => Promise<(opts: never) => Promise<number | void>>;
+
+// commands are imported when they run, so `gamepipe --help` does not load kafkajs or parquet
+const COMMANDS: Record<string, Loader> = {
+  up: async () => (await import('./commands/up.js')).up,
+  down: async () => (await import('./commands/down.js')).down,
+  status: async () => (await import('./commands/status.js')).status,
+  'topic create': async () => (await import('./commands/topic-create.js')).topicCreate,
+  'topic describe': async () => (await import('./commands/topic-describe.js')).topicDescribe,
+  'topic list': async () => (await import('./commands/topic-list.js')).topicList,
+  ls: async () => (await import('./commands/ls.js')).ls,
+};
+
+export const runCommand: Runner = async (command, opts) => {
+  const load = COMMANDS[command];
+  if (!load) throw new Error(`no implementation for command ${command}`);
+  const fn = (await load()) as (o: Record<string, unknown>) => Promise<number | void>;
+  return fn(opts);
+};
+
+function example(cmd: Command, ...lines: string[]): Command {
+  return cmd.addHelpText('after', `\nExample:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+const formatOption = (choices: string[], fallback: string): Option =>
+  new Option('--format <format>', 'output format').choices(choices).default(fallback);
+
+const topicOption = (): Option =>
+  new Option('--topic <name>', 'Kafka topic (default: config, else "events")');
+
+/**
+ * The whole command line. `run` receives each command's name and options object, so argv can be
+ * tested without running anything.
+ */
+export function createProgram(run: Runner = runCommand): Command {
+  const program = new Command('gamepipe');
+  const action =
+    (name: string, positional: string[] = []) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const opts: Record<string, unknown> = { ...cmd.optsWithGlobals() };
+      positional.forEach((p, i) => {
+        if (args[i] !== undefined) opts[p] = args[i];
+      });
+      await run(name, opts);
+    };
+
+  program
+    .description(
+      "A game studio's event pipeline from one terminal: the game API logs purchases and guild " +
+        'joins to Kafka, a daily extract lands them as Parquet on HDFS, and reports answer the questions.',
+    )
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .showSuggestionAfterError(true)
+    .option('--config <file>', 'config file (YAML or JSON); default $GAMEPIPE_HOME/config.yaml')
+    .option('--home <dir>', 'where the local stack keeps data, logs and pids (default ~/.gamepipe)')
+    .option('--brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port]')
+    .option('--webhdfs-url <url>', 'WebHDFS (NameNode HTTP) URL')
+    .option('--hdfs-user <user>', 'HDFS user name (user.name)')
+    .option('--base <path>', "lake's base directory on HDFS");
+  example(program, 'gamepipe up', 'gamepipe status', 'gamepipe topic describe', 'gamepipe down');
+
+  example(
+    program
+      .command('up')
+      .description('start Kafka (KRaft) and HDFS (NameNode, DataNode, WebHDFS) and wait until ready')
+      .addOption(
+        new Option('--mode <mode>', 'local runs java from Maven jars; docker uses compose/; auto picks docker if an engine answers')
+          .choices(['auto', 'local', 'docker'])
+          .default('auto'),
+      )
+      .option('--timeout <seconds>', 'how long to wait for the stack to be ready', '180')
+      .action(action('up')),
+    'gamepipe up --mode local',
+  );
+
+  example(
+    program
+      .command('down')
+      .description('stop what `gamepipe up` started (SIGTERM, then SIGKILL after the timeout)')
+      .option('--purge', "also delete the stack's data (topics, HDFS files, logs)", false)
+      .option('--timeout <seconds>', 'grace period before a process is killed', '20')
+      .action(action('down')),
+    'gamepipe down --purge',
+  );
+
+  example(
+    program
+      .command('status')
+      .description('show Kafka, the HDFS NameNode and DataNode and the API as up or down; exit 0 only when all are up')
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .option('--require-api', 'also fail when the API (`gamepipe serve`) is not ready', false)
+      .action(action('status')),
+    'gamepipe status --format json',
+  );
+
+  const topic = program.command('topic').description('create, describe and list Kafka topics');
+  example(topic, 'gamepipe topic create --partitions 3 --if-not-exists');
+  example(
+    topic
+      .command('create')
+      .description('create the events topic (message.timestamp.type=LogAppendTime)')
+      .addOption(topicOption())
+      .option('--partitions <n>', 'number of partitions', '3')
+      .option('--replication-factor <n>', 'replication factor', '1')
+      .option('--if-not-exists', 'succeed when the topic already exists', false)
+      .option(
+        '--topic-config <key=value>',
+        'extra topic config, repeatable',
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      )
+      .action(action('topic create')),
+    'gamepipe topic create --topic events --partitions 3 --if-not-exists',
+  );
+  example(
+    topic
+      .command('describe')
+      .description('partitions, offsets and configs of a topic')
+      .addOption(topicOption())
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(action('topic describe')),
+    'gamepipe topic describe --topic events',
+  );
+  example(
+    topic
+      .command('list')
+      .description('list topics (without internal ones)')
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(action('topic list')),
+    'gamepipe topic list',
+  );
+
+  example(
+    program
+      .command('ls')
+      .description('list the lake on HDFS like `hadoop fs -ls`')
+      .argument('[path]', "HDFS path (default: the lake's base)")
+      .option('-R, --recursive', 'list subdirectories too', false)
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(action('ls', ['path'])),
+    'gamepipe ls /gamepipe --recursive',
+  );
+
+  return program;
+}
+
+/** One line for the user: what went wrong and what to do. */
+export function formatError(err: GamepipeError): string {
+  return `gamepipe: error ${err.code}: ${err.message}${err.hint ? ` — ${err.hint}` : ''}`;
+}
+
+/** Parses argv, runs the command, prints errors; resolves to the process exit code. */
+export async function main(argv: string[] = process.argv, run: Runner = runCommand): Promise<number> {
+  let exitCode = 0;
+  const program = createProgram(async (command, opts) => {
+    exitCode = (await run(command, opts)) ?? 0;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)) {
+        return 0;
+      }
+      const usage = new GamepipeError(ErrorCodes.usage, err.message.replace(/^error: /, ''), {
+        hint: 'see `gamepipe --help` or `gamepipe <command> --help`',
+      });
+      process.stderr.write(formatError(usage) + '\n');
+      return 2;
+    }
+    if (err instanceof GamepipeError) {
+      process.stderr.write(formatError(err) + '\n');
+      return err.code === ErrorCodes.usage || err.code === ErrorCodes.config ? 2 : 1;
+    }
+    process.stderr.write(`gamepipe: unexpected error\n${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,19 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { down as stopStack } from '../lib/stack.js';
+
+export interface DownOptions extends ConfigFlags {
+  purge: boolean;
+  timeout: string;
+}
+
+export async function down(opts: DownOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const res = await stopStack(config, { purge: opts.purge, graceMs: Number(opts.timeout) * 1000 });
+  const lines: string[] = [];
+  if (res.stopped.length === 0) lines.push('nothing was running');
+  else lines.push(`stopped ${res.stopped.join(', ')} (${res.mode})`);
+  if (res.killed.length > 0) lines.push(`forced to kill ${res.killed.join(', ')} after the timeout`);
+  if (res.purged) lines.push(`deleted the stack's data in ${config.home}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,42 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { ErrorCodes, GamepipeError } from '../lib/errors.js';
+import { createTopic } from '../lib/kafka.js';
+
+export interface TopicCreateOptions extends ConfigFlags {
+  partitions: string;
+  replicationFactor: string;
+  ifNotExists: boolean;
+  /** Extra topic configs as key=value. */
+  topicConfig: string[];
+}
+
+export function parseTopicConfig(entries: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    const i = entry.indexOf('=');
+    if (i <= 0) {
+      throw new GamepipeError(ErrorCodes.usage, `--topic-config ${entry} is not key=value`, {
+        hint: 'for example --topic-config retention.ms=2592000000',
+      });
+    }
+    out[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return out;
+}
+
+export async function topicCreate(opts: TopicCreateOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const res = await createTopic(config, {
+    topic: config.topic,
+    partitions: Number(opts.partitions),
+    replicationFactor: Number(opts.replicationFactor),
+    ifNotExists: opts.ifNotExists,
+    configEntries: parseTopicConfig(opts.topicConfig),
+  });
+  process.stdout.write(
+    res.created
+      ? `created topic ${res.topic} (${opts.partitions} partitions, replication ${opts.replicationFactor}, LogAppendTime)\n`
+      : `topic ${res.topic} already exists; left as it is\n`,
+  );
+  return 0;
+}

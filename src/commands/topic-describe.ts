@@ -1,0 +1,40 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { describeTopic } from '../lib/kafka.js';
+import { json, parseFormat, table } from '../lib/render.js';
+
+export interface TopicDescribeOptions extends ConfigFlags {
+  format: string;
+}
+
+const SHOWN_CONFIGS = ['message.timestamp.type', 'retention.ms', 'retention.bytes', 'cleanup.policy'];
+
+export async function topicDescribe(opts: TopicDescribeOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const format = parseFormat(opts.format, ['table', 'json'] as const);
+  const d = await describeTopic(config, config.topic);
+  if (format === 'json') {
+    process.stdout.write(json(d) + '\n');
+    return 0;
+  }
+  process.stdout.write(
+    `topic ${d.topic}: ${d.partitions.length} partition(s); ` +
+      SHOWN_CONFIGS.filter((k) => d.configs[k] !== undefined)
+        .map((k) => `${k}=${d.configs[k]}`)
+        .join(', ') +
+      '\n',
+  );
+  process.stdout.write(
+    table(
+      ['partition', 'leader', 'replicas', 'isr', 'earliest offset', 'latest offset'],
+      d.partitions.map((p) => [
+        p.partition,
+        p.leader,
+        p.replicas.join(','),
+        p.isr.join(','),
+        p.earliestOffset,
+        p.latestOffset,
+      ]),
+    ) + '\n',
+  );
+  return 0;
+}

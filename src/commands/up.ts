@@ -1,0 +1,39 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { duration, parseFormat, spinner, table } from '../lib/render.js';
+import { up as startStack, type Mode } from '../lib/stack.js';
+
+export interface UpOptions extends ConfigFlags {
+  mode: string;
+  timeout: string;
+}
+
+export async function up(opts: UpOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const mode = parseFormat<Mode>(opts.mode, ['auto', 'local', 'docker']);
+  const spin = await spinner('checking the stack');
+  try {
+    const res = await startStack(config, {
+      mode,
+      timeoutMs: Number(opts.timeout) * 1000,
+      onProgress: (m) => spin.text(m),
+    });
+    spin.succeed(
+      res.alreadyUp
+        ? `the stack is already up (${res.mode}); nothing to start`
+        : `the stack is up (${res.mode}; started ${res.started.join(', ') || 'nothing'}) in ${duration(res.elapsedMs)}`,
+    );
+    process.stdout.write(
+      table(
+        ['service', 'endpoint', 'version'],
+        res.services.map((s) => [s.service, s.endpoint, s.version]),
+      ) + '\n',
+    );
+    process.stdout.write(
+      `topic ${config.topic} ${res.topicCreated ? 'created' : 'ready'}; lake base ${config.base} ready; data in ${config.home}\n`,
+    );
+    return 0;
+  } catch (err) {
+    spin.fail('the stack did not come up');
+    throw err;
+  }
+}

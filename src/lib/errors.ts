@@ -1,0 +1,57 @@
+/**
+ * The one error type of gamepipe. Users and tests match on `code`, never on the message.
+ * `hint` is the one line that tells the user what to do next.
+ */
+export const ErrorCodes = {
+  usage: 'GP_USAGE',
+  config: 'GP_CONFIG',
+  kafkaUnavailable: 'GP_KAFKA_UNAVAILABLE',
+  kafka: 'GP_KAFKA',
+  topicExists: 'GP_TOPIC_EXISTS',
+  topicNotFound: 'GP_TOPIC_NOT_FOUND',
+  hdfsUnavailable: 'GP_HDFS_UNAVAILABLE',
+  hdfsNotFound: 'GP_HDFS_NOT_FOUND',
+  hdfsExists: 'GP_HDFS_EXISTS',
+  hdfsNotDirectory: 'GP_HDFS_NOT_DIRECTORY',
+  hdfsPermission: 'GP_HDFS_PERMISSION',
+  hdfsNoSpace: 'GP_HDFS_NO_SPACE',
+  hdfs: 'GP_HDFS',
+  stackRequirement: 'GP_STACK_REQUIREMENT',
+  stackStart: 'GP_STACK_START',
+  stackTimeout: 'GP_STACK_TIMEOUT',
+  dockerUnavailable: 'GP_DOCKER_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface GamepipeErrorOptions {
+  /** What the user should do next, one line. */
+  hint?: string;
+  cause?: unknown;
+  /** Where it happened: broker, path, topic, url... */
+  context?: Record<string, unknown>;
+  /** Whether the same call may succeed if retried later. */
+  retriable?: boolean;
+}
+
+export class GamepipeError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly context: Record<string, unknown>;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: GamepipeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GamepipeError';
+    this.code = code;
+    this.hint = options.hint;
+    this.context = options.context ?? {};
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export function isGamepipeError(err: unknown, code?: ErrorCode): err is GamepipeError {
+  return err instanceof GamepipeError && (code === undefined || err.code === code);
+}
+
+export const STACK_HINT = 'is the stack up? run `gamepipe up` (or `gamepipe status` to see)';
