@@ -17,12 +17,16 @@ const COMMANDS: Record<string, Loader> = {
   ls: async () => (await import('./commands/ls.js')).ls,
 };
 
-export const runCommand: Runner = async (command, opts) => {
+/** The function behind a command name, e.g. 'topic create'. */
+export async function loadCommand(
+  command: string,
+): Promise<(opts: Record<string, unknown>) => Promise<number | void>> {
   const load = COMMANDS[command];
   if (!load) throw new Error(`no implementation for command ${command}`);
-  const fn = (await load()) as (o: Record<string, unknown>) => Promise<number | void>;
-  return fn(opts);
-};
+  return (await load()) as (opts: Record<string, unknown>) => Promise<number | void>;
+}
+
+export const runCommand: Runner = async (command, opts) => (await loadCommand(command))(opts);
 
 function example(cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText('after', `\nExample:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
@@ -71,9 +75,14 @@ export function createProgram(run: Runner = runCommand): Command {
   example(
     program
       .command('up')
-      .description('start Kafka (KRaft) and HDFS (NameNode, DataNode, WebHDFS) and wait until ready')
+      .description(
+        'start Kafka (KRaft) and HDFS (NameNode, DataNode, WebHDFS) and wait until ready',
+      )
       .addOption(
-        new Option('--mode <mode>', 'local runs java from Maven jars; docker uses compose/; auto picks docker if an engine answers')
+        new Option(
+          '--mode <mode>',
+          'local runs java from Maven jars; docker uses compose/; auto picks docker if an engine answers',
+        )
           .choices(['auto', 'local', 'docker'])
           .default('auto'),
       )
@@ -95,7 +104,9 @@ export function createProgram(run: Runner = runCommand): Command {
   example(
     program
       .command('status')
-      .description('show Kafka, the HDFS NameNode and DataNode and the API as up or down; exit 0 only when all are up')
+      .description(
+        'show Kafka, the HDFS NameNode and DataNode and the API as up or down; exit 0 only when all are up',
+      )
       .addOption(formatOption(['table', 'json'], 'table'))
       .option('--require-api', 'also fail when the API (`gamepipe serve`) is not ready', false)
       .action(action('status')),
@@ -159,7 +170,10 @@ export function formatError(err: GamepipeError): string {
 }
 
 /** Parses argv, runs the command, prints errors; resolves to the process exit code. */
-export async function main(argv: string[] = process.argv, run: Runner = runCommand): Promise<number> {
+export async function main(
+  argv: string[] = process.argv,
+  run: Runner = runCommand,
+): Promise<number> {
   let exitCode = 0;
   const program = createProgram(async (command, opts) => {
     exitCode = (await run(command, opts)) ?? 0;

@@ -12,7 +12,8 @@ export async function down(opts: DownOptions): Promise<number> {
   const lines: string[] = [];
   if (res.stopped.length === 0) lines.push('nothing was running');
   else lines.push(`stopped ${res.stopped.join(', ')} (${res.mode})`);
-  if (res.killed.length > 0) lines.push(`forced to kill ${res.killed.join(', ')} after the timeout`);
+  if (res.killed.length > 0)
+    lines.push(`forced to kill ${res.killed.join(', ')} after the timeout`);
   if (res.purged) lines.push(`deleted the stack's data in ${config.home}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;

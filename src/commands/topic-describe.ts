@@ -6,7 +6,12 @@ export interface TopicDescribeOptions extends ConfigFlags {
   format: string;
 }
 
-const SHOWN_CONFIGS = ['message.timestamp.type', 'retention.ms', 'retention.bytes', 'cleanup.policy'];
+const SHOWN_CONFIGS = [
+  'message.timestamp.type',
+  'retention.ms',
+  'retention.bytes',
+  'cleanup.policy',
+];
 
 export async function topicDescribe(opts: TopicDescribeOptions): Promise<number> {
   const config = configFromFlags(opts);

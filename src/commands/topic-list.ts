@@ -10,6 +10,8 @@ export async function topicList(opts: TopicListOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const topics = await listTopics(config);
-  process.stdout.write(format === 'json' ? json(topics) + '\n' : topics.map((t) => `${t}\n`).join(''));
+  process.stdout.write(
+    format === 'json' ? json(topics) + '\n' : topics.map((t) => `${t}\n`).join(''),
+  );
   return 0;
 }

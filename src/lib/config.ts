@@ -97,7 +97,8 @@ function coerce(key: Key, raw: unknown, source: string): unknown {
     }
     case 'port': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw invalid(key, source, raw, 'a port 0-65535');
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw invalid(key, source, raw, 'a port 0-65535');
       return n;
     }
     case 'url': {

@@ -68,33 +68,52 @@ export function wrapKafkaError(
   const name = e?.name ?? 'Error';
   const context = { brokers: brokers.join(','), topic };
   const where = brokers.join(',');
-  if (UNREACHABLE.has(name) || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(String(e?.message))) {
-    return new GamepipeError(ErrorCodes.kafkaUnavailable, `Kafka at ${where} is unreachable (${e.message})`, {
-      hint: STACK_HINT,
-      cause: err,
-      context,
-      retriable: true,
-    });
+  if (
+    UNREACHABLE.has(name) ||
+    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(String(e?.message))
+  ) {
+    return new GamepipeError(
+      ErrorCodes.kafkaUnavailable,
+      `Kafka at ${where} is unreachable (${e.message})`,
+      {
+        hint: STACK_HINT,
+        cause: err,
+        context,
+        retriable: true,
+      },
+    );
   }
   if (e?.type === 'TOPIC_ALREADY_EXISTS') {
-    return new GamepipeError(ErrorCodes.topicExists, `topic ${topic ?? ''} already exists on ${where}`, {
-      hint: 'use --if-not-exists to accept an existing topic, or `gamepipe topic describe`',
-      cause: err,
-      context,
-    });
+    return new GamepipeError(
+      ErrorCodes.topicExists,
+      `topic ${topic ?? ''} already exists on ${where}`,
+      {
+        hint: 'use --if-not-exists to accept an existing topic, or `gamepipe topic describe`',
+        cause: err,
+        context,
+      },
+    );
   }
   if (e?.type === 'UNKNOWN_TOPIC_OR_PARTITION') {
-    return new GamepipeError(ErrorCodes.topicNotFound, `topic ${topic ?? ''} does not exist on ${where}`, {
-      hint: 'create it with `gamepipe topic create`',
+    return new GamepipeError(
+      ErrorCodes.topicNotFound,
+      `topic ${topic ?? ''} does not exist on ${where}`,
+      {
+        hint: 'create it with `gamepipe topic create`',
+        cause: err,
+        context,
+      },
+    );
+  }
+  return new GamepipeError(
+    ErrorCodes.kafka,
+    `Kafka error from ${where}: ${e?.message ?? String(err)}`,
+    {
       cause: err,
       context,
-    });
-  }
-  return new GamepipeError(ErrorCodes.kafka, `Kafka error from ${where}: ${e?.message ?? String(err)}`, {
-    cause: err,
-    context,
-    retriable: e?.retriable ?? false,
-  });
+      retriable: e?.retriable ?? false,
+    },
+  );
 }
 
 /** Runs `fn` with a connected admin client and always disconnects it. */
@@ -126,10 +145,19 @@ export interface CreateTopicOptions {
 /** Creates a topic with LogAppendTime; `created` is false when it existed and ifNotExists is set. */
 export async function createTopic(
   config: Pick<Config, 'brokers'>,
-  { topic, partitions = 3, replicationFactor = 1, ifNotExists = false, configEntries = {} }: CreateTopicOptions,
+  {
+    topic,
+    partitions = 3,
+    replicationFactor = 1,
+    ifNotExists = false,
+    configEntries = {},
+  }: CreateTopicOptions,
 ): Promise<{ topic: string; created: boolean }> {
   if (!Number.isInteger(partitions) || partitions < 1) {
-    throw new GamepipeError(ErrorCodes.usage, `--partitions must be a positive integer, got ${partitions}`);
+    throw new GamepipeError(
+      ErrorCodes.usage,
+      `--partitions must be a positive integer, got ${partitions}`,
+    );
   }
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
     throw new GamepipeError(
@@ -190,10 +218,13 @@ export async function describeTopic(
     async (admin) => {
       const topics = await admin.listTopics();
       if (!topics.includes(topic)) {
-        throw wrapKafkaError(Object.assign(new Error('missing'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' }), {
-          brokers: config.brokers,
-          topic,
-        });
+        throw wrapKafkaError(
+          Object.assign(new Error('missing'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' }),
+          {
+            brokers: config.brokers,
+            topic,
+          },
+        );
       }
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       const offsets = await admin.fetchTopicOffsets(topic);
@@ -244,7 +275,11 @@ export async function probeKafka(
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
+    return {
+      clusterId: cluster.clusterId,
+      brokers: cluster.brokers.length,
+      controller: cluster.controller,
+    };
   } catch (err) {
     throw wrapKafkaError(err, { brokers: config.brokers });
   } finally {

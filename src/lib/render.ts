@@ -69,7 +69,10 @@ export interface Spinner {
 }
 
 /** An ora spinner on stderr when it is a TTY; otherwise silent until the final line. */
-export async function spinner(initial: string, stream: NodeJS.WriteStream = process.stderr): Promise<Spinner> {
+export async function spinner(
+  initial: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): Promise<Spinner> {
   if (!stream.isTTY) {
     return {
       text: () => undefined,

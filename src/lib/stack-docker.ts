@@ -25,16 +25,23 @@ export async function dockerAvailable(): Promise<boolean> {
 
 async function compose(args: string[]): Promise<void> {
   if (!(await dockerAvailable())) {
-    throw new GamepipeError(ErrorCodes.dockerUnavailable, 'no Docker engine answers on this machine', {
-      hint: 'start Docker, or use the java stack: gamepipe up --mode local',
-    });
+    throw new GamepipeError(
+      ErrorCodes.dockerUnavailable,
+      'no Docker engine answers on this machine',
+      {
+        hint: 'start Docker, or use the java stack: gamepipe up --mode local',
+      },
+    );
   }
   try {
     await run('docker', ['compose', '-f', COMPOSE_FILE, '-p', 'gamepipe', ...args], {
       maxBuffer: 16 * 1024 * 1024,
     });
   } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? err).trim().split('\n').pop();
+    const stderr = String((err as { stderr?: string }).stderr ?? err)
+      .trim()
+      .split('\n')
+      .pop();
     throw new GamepipeError(ErrorCodes.stackStart, `docker compose ${args[0]} failed: ${stderr}`, {
       hint: `run docker compose -f ${COMPOSE_FILE} -p gamepipe ${args.join(' ')} to see the whole output`,
       cause: err,

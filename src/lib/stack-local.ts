@@ -1,6 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +28,13 @@ const MAIN_CLASS: Record<Component, string> = {
 };
 
 /** The Maven poms that pin the stack's jars, shipped with the package. */
-export const POM_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'compose', 'local');
+export const POM_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'compose',
+  'local',
+);
 
 export interface StackPaths {
   home: string;
@@ -60,10 +74,14 @@ export async function checkRequirements(): Promise<{ java: number; maven: string
     const m = /version "(\d+)(?:\.(\d+))?/.exec(stderr + stdout);
     javaMajor = m ? Number(m[1] === '1' ? m[2] : m[1]) : 0;
   } catch (err) {
-    throw new GamepipeError(ErrorCodes.stackRequirement, 'Java was not found (the local stack needs Java >= 17)', {
-      hint: 'install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME; or use --mode docker',
-      cause: err,
-    });
+    throw new GamepipeError(
+      ErrorCodes.stackRequirement,
+      'Java was not found (the local stack needs Java >= 17)',
+      {
+        hint: 'install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME; or use --mode docker',
+        cause: err,
+      },
+    );
   }
   if (javaMajor < 17) {
     throw new GamepipeError(
@@ -77,10 +95,14 @@ export async function checkRequirements(): Promise<{ java: number; maven: string
     const { stdout } = await run('mvn', ['-v']);
     maven = /Apache Maven (\S+)/.exec(stdout)?.[1] ?? 'unknown';
   } catch (err) {
-    throw new GamepipeError(ErrorCodes.stackRequirement, 'Maven (mvn) was not found (the local stack resolves its jars with it)', {
-      hint: 'install Maven (Debian: apt-get install maven; or https://maven.apache.org) and make sure `mvn` is on PATH; or use --mode docker',
-      cause: err,
-    });
+    throw new GamepipeError(
+      ErrorCodes.stackRequirement,
+      'Maven (mvn) was not found (the local stack resolves its jars with it)',
+      {
+        hint: 'install Maven (Debian: apt-get install maven; or https://maven.apache.org) and make sure `mvn` is on PATH; or use --mode docker',
+        cause: err,
+      },
+    );
   }
   return { java: javaMajor, maven };
 }
@@ -89,7 +111,10 @@ export async function checkRequirements(): Promise<{ java: number; maven: string
  * The classpath of one pom, resolved by Maven into the local Maven repository (downloaded once)
  * and cached in the stack home under the pom's hash.
  */
-export async function resolveClasspath(paths: StackPaths, name: 'kafka' | 'hadoop'): Promise<string> {
+export async function resolveClasspath(
+  paths: StackPaths,
+  name: 'kafka' | 'hadoop',
+): Promise<string> {
   const pom = join(POM_DIR, `${name}.pom.xml`);
   const hash = createHash('sha256').update(readFileSync(pom)).digest('hex').slice(0, 12);
   const file = join(paths.classpaths, `${name}-${hash}.txt`);
@@ -99,17 +124,27 @@ export async function resolveClasspath(paths: StackPaths, name: 'kafka' | 'hadoo
   }
   mkdirSync(paths.classpaths, { recursive: true });
   try {
-    await run('mvn', ['-q', '-B', '-f', pom, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      'mvn',
+      ['-q', '-B', '-f', pom, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
   } catch (err) {
-    const out = String((err as { stdout?: string }).stdout ?? '') + String((err as { stderr?: string }).stderr ?? '');
+    const out =
+      String((err as { stdout?: string }).stdout ?? '') +
+      String((err as { stderr?: string }).stderr ?? '');
     const line = out.split('\n').find((l) => l.includes('ERROR')) ?? String(err);
-    throw new GamepipeError(ErrorCodes.stackStart, `Maven could not resolve the ${name} jars: ${line.trim()}`, {
-      hint: 'check that Maven Central is reachable (or your mirror in ~/.m2/settings.xml), then rerun',
-      cause: err,
-      context: { pom },
-    });
+    throw new GamepipeError(
+      ErrorCodes.stackStart,
+      `Maven could not resolve the ${name} jars: ${line.trim()}`,
+      {
+        hint: 'check that Maven Central is reachable (or your mirror in ~/.m2/settings.xml), then rerun',
+        cause: err,
+        context: { pom },
+      },
+    );
   }
   return readFileSync(file, 'utf8').trim();
 }
@@ -378,7 +413,18 @@ export async function startLocal(
       mkdirSync(paths.kafkaData, { recursive: true });
       const clusterId = randomBytes(16).toString('base64url');
       await runJavaOnce(
-        ['-cp', kafkaCp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--standalone', '-g'],
+        [
+          '-cp',
+          kafkaCp,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          clusterId,
+          '-c',
+          props,
+          '--standalone',
+          '-g',
+        ],
         'formatting Kafka storage',
         join(paths.logs, 'kafka-format.out'),
       );
@@ -440,11 +486,17 @@ export function assertStillRunning(config: Config, c: Component): void {
   const paths = stackPaths(config.home);
   if (runningPid(paths, c) !== undefined) return;
   const log = logFile(paths, c);
-  const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
-  throw new GamepipeError(ErrorCodes.stackStart, `${c} exited during start-up${tail ? `: ${tail.slice(0, 300)}` : ''}`, {
-    hint: `read ${log} and ${join(paths.logs, c === 'kafka' ? 'kafka-server.log' : `${c}.log`)}`,
-    context: { component: c },
-  });
+  const tail = existsSync(log)
+    ? readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ')
+    : '';
+  throw new GamepipeError(
+    ErrorCodes.stackStart,
+    `${c} exited during start-up${tail ? `: ${tail.slice(0, 300)}` : ''}`,
+    {
+      hint: `read ${log} and ${join(paths.logs, c === 'kafka' ? 'kafka-server.log' : `${c}.log`)}`,
+      context: { component: c },
+    },
+  );
 }
 
 export interface StopResult {
@@ -455,7 +507,10 @@ export interface StopResult {
 /** Stops the processes `startLocal` started: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopLocal(
   config: Config,
-  { graceMs = 20_000, components = [...COMPONENTS].reverse() }: { graceMs?: number; components?: Component[] } = {},
+  {
+    graceMs = 20_000,
+    components = [...COMPONENTS].reverse(),
+  }: { graceMs?: number; components?: Component[] } = {},
 ): Promise<StopResult> {
   const paths = stackPaths(config.home);
   const result: StopResult = { stopped: [], killed: [] };

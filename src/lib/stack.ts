@@ -130,17 +130,29 @@ export async function probeServices(
     }
     let dn: ServiceStatus;
     try {
-      const info = await jmx<{ Version?: string }>(dnEndpoint, 'Hadoop:service=DataNode,name=DataNodeInfo', timeoutMs);
+      const info = await jmx<{ Version?: string }>(
+        dnEndpoint,
+        'Hadoop:service=DataNode,name=DataNodeInfo',
+        timeoutMs,
+      );
       const registered = nn.state === 'up' && liveDataNodes > 0;
       dn = {
         service: 'datanode',
         state: registered ? 'up' : 'down',
         endpoint: dnEndpoint,
         version: (info?.Version ?? versions.hadoop ?? 'unknown').split(',')[0] ?? 'unknown',
-        detail: registered ? 'registered with the NameNode' : 'running, not registered with the NameNode',
+        detail: registered
+          ? 'registered with the NameNode'
+          : 'running, not registered with the NameNode',
       };
     } catch (err) {
-      dn = { service: 'datanode', state: 'down', endpoint: dnEndpoint, version: '', detail: reason(err) };
+      dn = {
+        service: 'datanode',
+        state: 'down',
+        endpoint: dnEndpoint,
+        version: '',
+        detail: reason(err),
+      };
     }
     return [nn, dn];
   })();
@@ -152,7 +164,10 @@ export async function probeServices(
 async function probeApi(config: Config, timeoutMs: number): Promise<ServiceStatus> {
   const endpoint = `http://${config.apiHost}:${config.apiPort}`;
   try {
-    const res = await request(`${endpoint}/readyz`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const res = await request(`${endpoint}/readyz`, {
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     const body = (await res.body.json().catch(() => ({}))) as { version?: string; detail?: string };
     return {
       service: 'api',
@@ -206,11 +221,19 @@ export async function up(
       onProgress('starting the stack with docker compose');
       await dockerUp(config);
       started = before.filter((s) => s.state === 'down').map((s) => s.service);
-      writeStackState(config, { mode: 'docker', startedAt: new Date().toISOString(), versions: DOCKER_VERSIONS });
+      writeStackState(config, {
+        mode: 'docker',
+        startedAt: new Date().toISOString(),
+        versions: DOCKER_VERSIONS,
+      });
     } else {
       const res = await startLocal(config, { onProgress });
       started = res.started;
-      writeStackState(config, { mode: 'local', startedAt: new Date().toISOString(), versions: res.versions });
+      writeStackState(config, {
+        mode: 'local',
+        startedAt: new Date().toISOString(),
+        versions: res.versions,
+      });
     }
   }
   onProgress('waiting for Kafka and HDFS to be ready');
@@ -251,7 +274,9 @@ async function waitReady(
         `the stack was not ready after ${Math.round(timeoutMs / 1000)}s: ${down
           .map((s) => `${s.service} (${s.detail})`)
           .join(', ')}`,
-        { hint: `read the logs in ${join(config.home, 'logs')}; then \`gamepipe down\` and \`gamepipe up\`` },
+        {
+          hint: `read the logs in ${join(config.home, 'logs')}; then \`gamepipe down\` and \`gamepipe up\``,
+        },
       );
     }
     await sleep(500);
@@ -274,9 +299,16 @@ export async function down(
   const paths = stackPaths(config.home);
   if (state?.mode === 'docker') {
     await dockerDown(config, { purge });
-    return { mode: 'docker', stopped: ['kafka', 'namenode', 'datanode'], killed: [], purged: purge };
+    return {
+      mode: 'docker',
+      stopped: ['kafka', 'namenode', 'datanode'],
+      killed: [],
+      purged: purge,
+    };
   }
-  const anyRunning = (['kafka', 'namenode', 'datanode'] as const).some((c) => runningPid(paths, c) !== undefined);
+  const anyRunning = (['kafka', 'namenode', 'datanode'] as const).some(
+    (c) => runningPid(paths, c) !== undefined,
+  );
   const res = await stopLocal(config, { graceMs });
   if (purge) purgeLocal(config);
   return { mode: anyRunning || state ? 'local' : 'none', ...res, purged: purge };

@@ -1,4 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ErrorCodes, GamepipeError, STACK_HINT, type ErrorCode } from './errors.js';
 
@@ -50,9 +52,12 @@ const EXCEPTION_CODES: Record<string, ErrorCode> = {
 const HINTS: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.hdfsNotFound]: 'check the path with `gamepipe ls`',
   [ErrorCodes.hdfsExists]: 'pick another path or delete the existing one',
-  [ErrorCodes.hdfsNotDirectory]: 'a file stands where a directory is needed: move it or pick another base',
-  [ErrorCodes.hdfsPermission]: 'run as a user that may write there (--hdfs-user / GAMEPIPE_HDFS_USER)',
-  [ErrorCodes.hdfsNoSpace]: 'free space or raise the quota on HDFS, and check a DataNode is live (`gamepipe status`)',
+  [ErrorCodes.hdfsNotDirectory]:
+    'a file stands where a directory is needed: move it or pick another base',
+  [ErrorCodes.hdfsPermission]:
+    'run as a user that may write there (--hdfs-user / GAMEPIPE_HDFS_USER)',
+  [ErrorCodes.hdfsNoSpace]:
+    'free space or raise the quota on HDFS, and check a DataNode is live (`gamepipe status`)',
 };
 
 /**
@@ -69,7 +74,8 @@ export class WebHdfs {
     this.url = url.replace(/\/+$/, '');
     this.user = user;
     this.ownsDispatcher = dispatcher === undefined;
-    this.dispatcher = dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
+    this.dispatcher =
+      dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
     this.timeoutMs = timeoutMs;
   }
 
@@ -97,21 +103,48 @@ export class WebHdfs {
       permission,
       noredirect: 'true',
     });
-    await this.toDataNode('PUT', Location, path, body, 201);
+    await putToDataNode(Location, body, this.timeoutMs)
+      .catch((err: unknown) => {
+        if (err instanceof GamepipeError) throw err;
+        throw unreachable(new URL(Location).origin, 'DataNode', path, err);
+      })
+      .then(({ status, text }) => {
+        if (status !== 201) throw remoteError(status, text, path, 'CREATE');
+      });
   }
 
   /** Reads a whole file, or `length` bytes from `offset`. */
-  async read(path: string, { offset, length }: { offset?: number; length?: number } = {}): Promise<Buffer> {
+  async read(
+    path: string,
+    { offset, length }: { offset?: number; length?: number } = {},
+  ): Promise<Buffer> {
     const { Location } = await this.call<{ Location: string }>('GET', path, 'OPEN', {
       offset: offset === undefined ? undefined : String(offset),
       length: length === undefined ? undefined : String(length),
       noredirect: 'true',
     });
-    return this.toDataNode('GET', Location, path, undefined, 200);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(Location, {
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      throw unreachable(new URL(Location).origin, 'DataNode', path, err);
+    }
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200)
+      throw remoteError(res.statusCode, bytes.toString('utf8'), path, 'OPEN');
+    return bytes;
   }
 
   async listStatus(path: string): Promise<FileStatus[]> {
-    const res = await this.call<{ FileStatuses: { FileStatus: FileStatus[] } }>('GET', path, 'LISTSTATUS');
+    const res = await this.call<{ FileStatuses: { FileStatus: FileStatus[] } }>(
+      'GET',
+      path,
+      'LISTSTATUS',
+    );
     return res.FileStatuses.FileStatus;
   }
 
@@ -123,7 +156,10 @@ export class WebHdfs {
   /**
    * Entries under a path with their full paths, like `hadoop fs -ls [-R]`; a file lists itself.
    */
-  async list(path: string, { recursive = false }: { recursive?: boolean } = {}): Promise<PathStatus[]> {
+  async list(
+    path: string,
+    { recursive = false }: { recursive?: boolean } = {},
+  ): Promise<PathStatus[]> {
     const self = await this.getFileStatus(path);
     if (self.type !== 'DIRECTORY') return [{ ...self, path }];
     const out: PathStatus[] = [];
@@ -163,7 +199,10 @@ export class WebHdfs {
   }
 
   /** Deletes a path; false when there was nothing to delete. */
-  async delete(path: string, { recursive = false }: { recursive?: boolean } = {}): Promise<boolean> {
+  async delete(
+    path: string,
+    { recursive = false }: { recursive?: boolean } = {},
+  ): Promise<boolean> {
     const res = await this.call<{ boolean: boolean }>('DELETE', path, 'DELETE', {
       recursive: String(recursive),
     });
@@ -208,31 +247,40 @@ export class WebHdfs {
     if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : {}) as T;
     throw remoteError(res.statusCode, text, path, op);
   }
+}
 
-  private async toDataNode(
-    method: 'GET' | 'PUT',
-    location: string,
-    path: string,
-    body: Body | undefined,
-    expect: number,
-  ): Promise<Buffer> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(location, {
-        method,
-        body,
-        dispatcher: this.dispatcher,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        headers: body === undefined ? {} : { 'content-type': 'application/octet-stream' },
-      });
-    } catch (err) {
-      throw unreachable(new URL(location).origin, 'DataNode', path, err);
+/**
+ * The DataNode answers every PUT with an unsolicited `100 Continue` before its final status, which
+ * undici treats as a protocol error; node:http skips informational responses, so the bytes go
+ * through it.
+ */
+function putToDataNode(
+  location: string,
+  body: Body,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(location, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      timeout: timeoutMs,
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      req.end(body);
+    } else {
+      pipeline(body, req).catch(reject);
     }
-    const bytes = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode === expect) return bytes;
-    throw remoteError(res.statusCode, bytes.toString('utf8'), path, method === 'GET' ? 'OPEN' : 'CREATE');
-  }
+  });
 }
 
 function unreachable(endpoint: string, role: string, path: string, err: unknown): GamepipeError {

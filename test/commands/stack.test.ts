@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers.js';
+
+interface StatusJson {
+  ok: boolean;
+  services: Array<{ service: string; state: string; version: string }>;
+}
+
+/** Pids of live processes whose command line mentions `needle`. */
+function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) out.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+function pidOf(home: string, component: string): number {
+  return Number(readFileSync(join(home, 'run', `${component}.pid`), 'utf8').trim());
+}
+
+// A second stack of its own, on other ports and another home, so stopping parts of it does not
+// disturb the shared stack the other tests use.
+describe('up / status / down (a stack of its own, on other ports)', function () {
+  this.timeout(600_000);
+  const home = mkdtempSync(join(tmpdir(), 'gp-stack-'));
+  const env = {
+    GAMEPIPE_HOME: home,
+    GAMEPIPE_BROKERS: '127.0.0.1:19092',
+    GAMEPIPE_KAFKA_CONTROLLER_PORT: '19093',
+    GAMEPIPE_WEBHDFS_URL: 'http://127.0.0.1:19870',
+    GAMEPIPE_NAMENODE_RPC_PORT: '18020',
+    GAMEPIPE_DATANODE_HTTP_PORT: '19864',
+    GAMEPIPE_DATANODE_PORT: '19866',
+    GAMEPIPE_DATANODE_IPC_PORT: '19867',
+    GAMEPIPE_API_PORT: '15000',
+  };
+  const cli = (...args: string[]) => runCli(args, { env });
+  const status = async (): Promise<{ code: number; json: StatusJson }> => {
+    const res = await cli('status', '--format', 'json');
+    return { code: res.code, json: JSON.parse(res.stdout) as StatusJson };
+  };
+
+  after(async () => {
+    await cli('down', '--purge');
+    for (const pid of processesMentioning(home)) process.kill(pid, 'SIGKILL');
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('status of a stack that is not running: all down, exit 1', async () => {
+    const { code, json } = await status();
+    assert.equal(code, 1);
+    assert.equal(json.ok, false);
+    assert.deepEqual(
+      json.services.filter((s) => s.service !== 'api').map((s) => s.state),
+      ['down', 'down', 'down'],
+    );
+  });
+
+  it('up starts Kafka, NameNode and DataNode and waits until they are ready', async () => {
+    const t0 = Date.now();
+    const res = await cli('up', '--mode', 'local');
+    assert.equal(res.code, 0, res.stderr);
+    process.stderr.write(
+      `      (up from nothing took ${((Date.now() - t0) / 1000).toFixed(1)}s)\n`,
+    );
+    assert.match(res.stderr, /the stack is up \(local; started kafka, namenode, datanode\) in/);
+    assert.match(res.stdout, /127\.0\.0\.1:19092/);
+    const { code, json } = await status();
+    assert.equal(code, 0, JSON.stringify(json));
+    assert.deepEqual(
+      json.services.filter((s) => s.service !== 'api').map((s) => [s.service, s.state]),
+      [
+        ['kafka', 'up'],
+        ['namenode', 'up'],
+        ['datanode', 'up'],
+      ],
+    );
+    assert.match(json.services[0]?.version ?? '', /^4\./);
+    assert.equal(json.services[1]?.version, '3.5.0');
+  });
+
+  it('up again says so, exits 0 and starts nothing', async () => {
+    const pids = ['kafka', 'namenode', 'datanode'].map((c) => pidOf(home, c));
+    const res = await cli('up');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /already up/);
+    assert.deepEqual(
+      ['kafka', 'namenode', 'datanode'].map((c) => pidOf(home, c)),
+      pids,
+    );
+  });
+
+  it('a stopped DataNode shows as down (exit 1); up brings it back', async () => {
+    const dn = pidOf(home, 'datanode');
+    process.kill(dn, 'SIGKILL');
+    while (processesMentioning(home).includes(dn)) await new Promise((r) => setTimeout(r, 100));
+    const down = await status();
+    assert.equal(down.code, 1);
+    assert.equal(down.json.services.find((s) => s.service === 'datanode')?.state, 'down');
+    assert.equal(down.json.services.find((s) => s.service === 'kafka')?.state, 'up');
+
+    const res = await cli('up');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /started datanode\)/);
+    const again = await status();
+    assert.equal(again.code, 0, JSON.stringify(again.json));
+  });
+
+  it('down leaves no stack process behind; --purge deletes the data', async () => {
+    assert.ok(processesMentioning(home).length >= 3);
+    const res = await cli('down');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /stopped datanode, namenode, kafka/);
+    assert.deepEqual(processesMentioning(home), []);
+    const { code } = await status();
+    assert.equal(code, 1);
+    const purged = await cli('down', '--purge');
+    assert.equal(purged.code, 0);
+    assert.deepEqual(
+      readdirSync(home).filter((f) => ['kafka', 'hdfs', 'logs'].includes(f)),
+      [],
+    );
+  });
+});
