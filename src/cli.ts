@@ -15,6 +15,9 @@ const COMMANDS: Record<string, Loader> = {
   'topic describe': async () => (await import('./commands/topic-describe.js')).topicDescribe,
   'topic list': async () => (await import('./commands/topic-list.js')).topicList,
   ls: async () => (await import('./commands/ls.js')).ls,
+  serve: async () => (await import('./commands/serve.js')).serve,
+  consume: async () => (await import('./commands/consume.js')).consume,
+  generate: async () => (await import('./commands/generate.js')).generate,
 };
 
 /** The function behind a command name, e.g. 'topic create'. */
@@ -159,6 +162,68 @@ export function createProgram(run: Runner = runCommand): Command {
       .addOption(formatOption(['table', 'json'], 'table'))
       .action(action('ls', ['path'])),
     'gamepipe ls /gamepipe --recursive',
+  );
+
+  example(
+    program
+      .command('serve')
+      .description(
+        'run the game API: purchases and guild joins become events on Kafka, acknowledged with acks=all',
+      )
+      .option('--port <port>', 'port to listen on (default: config apiPort, 5000)')
+      .option('--host <host>', 'address to bind (default: config apiHost, 127.0.0.1)')
+      .option('--token <token>', 'require Authorization: Bearer <token> (or GAMEPIPE_API_TOKEN)')
+      .addOption(topicOption())
+      .option('--access-log <file>', 'JSON-lines access log file, - for stderr', '-')
+      .option('--no-access-log', 'no access log')
+      .option(
+        '--request-timeout <seconds>',
+        'cut off a request whose headers and body take longer',
+        '10',
+      )
+      .option(
+        '--ack-timeout <seconds>',
+        'answer 503 when Kafka has not acknowledged within this time',
+        '5',
+      )
+      .action(action('serve')),
+    'gamepipe serve --port 5000',
+    'curl -H "Host: user12.comcast.com" http://127.0.0.1:5000/purchase/sword',
+  );
+
+  example(
+    program
+      .command('consume')
+      .description('print the events topic, one event a line (like kafkacat -C)')
+      .addOption(topicOption())
+      .option('--from-beginning', 'start at the earliest offset instead of the end', false)
+      .option('--exit', 'stop at the end of the topic instead of waiting for more', false)
+      .option('--max <n>', 'stop after n events')
+      .addOption(formatOption(['json', 'pretty'], 'json'))
+      .action(action('consume')),
+    'gamepipe consume --from-beginning --exit',
+  );
+
+  example(
+    program
+      .command('generate')
+      .description(
+        "send synthetic players' purchases and guild joins to the API, like the seed's generator",
+      )
+      .argument('<n>', 'number of events to send')
+      .option('--url <url>', 'API base URL (default: http://<apiHost>:<apiPort>)')
+      .option('--concurrency <c>', 'most requests in flight at once (bursts vary up to it)', '16')
+      .option('--rate <r>', 'at most r events per second (default: as fast as the API answers)')
+      .option('--seed <s>', 'random seed: the same seed sends the same events', '1')
+      .option('--batch <k>', 'send k events per request through POST /events')
+      .option(
+        '--ledger <file>',
+        'write every acknowledged event_id, with its event_type and Host, as JSON lines',
+      )
+      .option('--token <token>', 'bearer token for the API (or GAMEPIPE_API_TOKEN)')
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(action('generate', ['n'])),
+    'gamepipe generate 5000 --seed 7 --ledger ledger.jsonl',
   );
 
   return program;

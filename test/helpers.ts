@@ -48,3 +48,35 @@ export function runCli(
     });
   });
 }
+
+/** Every record of a topic, read from the beginning to its current end. */
+export async function readTopic(
+  topic: string,
+  config: Pick<Config, 'brokers'> = stackConfig(),
+): Promise<
+  Array<{ key: string | null; value: string; partition: number; offset: string; timestamp: number }>
+> {
+  const { consumeTopic } = await import('../src/lib/consume.js');
+  const out: Array<{
+    key: string | null;
+    value: string;
+    partition: number;
+    offset: string;
+    timestamp: number;
+  }> = [];
+  await consumeTopic(config, {
+    topic,
+    fromBeginning: true,
+    exitAtEnd: true,
+    onRecord: (r) => void out.push(r),
+  });
+  return out;
+}
+
+/** A fresh topic for one test (LogAppendTime, like the events topic). */
+export async function freshTopic(prefix = 'gp-test', partitions = 3): Promise<string> {
+  const { createTopic } = await import('../src/lib/kafka.js');
+  const topic = uniqueName(prefix);
+  await createTopic(stackConfig(), { topic, partitions });
+  return topic;
+}

@@ -20,6 +20,16 @@ export const ErrorCodes = {
   stackStart: 'GP_STACK_START',
   stackTimeout: 'GP_STACK_TIMEOUT',
   dockerUnavailable: 'GP_DOCKER_UNAVAILABLE',
+  badEvent: 'GP_BAD_EVENT',
+  badJson: 'GP_BAD_JSON',
+  bodyTooLarge: 'GP_BODY_TOO_LARGE',
+  batchTooLarge: 'GP_BATCH_TOO_LARGE',
+  routeNotFound: 'GP_ROUTE_NOT_FOUND',
+  methodNotAllowed: 'GP_METHOD_NOT_ALLOWED',
+  unauthorized: 'GP_UNAUTHORIZED',
+  produceTimeout: 'GP_PRODUCE_TIMEOUT',
+  overloaded: 'GP_OVERLOADED',
+  apiUnavailable: 'GP_API_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

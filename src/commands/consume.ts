@@ -1,0 +1,52 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { consumeTopic, type ConsumedRecord } from '../lib/consume.js';
+import { ErrorCodes, GamepipeError } from '../lib/errors.js';
+import { parseFormat } from '../lib/render.js';
+
+export interface ConsumeOptions extends ConfigFlags {
+  fromBeginning: boolean;
+  exit: boolean;
+  max?: string;
+  format: string;
+}
+
+function pretty(r: ConsumedRecord): string {
+  let body: string;
+  try {
+    body = JSON.stringify(JSON.parse(r.value), null, 2);
+  } catch {
+    body = r.value;
+  }
+  return `# partition ${r.partition} offset ${r.offset} ${new Date(r.timestamp).toISOString()} key ${r.key ?? '(none)'}\n${body}\n`;
+}
+
+/** Prints the events topic one event a line, like `kafkacat -C -t events [-o beginning] [-e]`. */
+export async function consume(opts: ConsumeOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const format = parseFormat(opts.format, ['json', 'pretty'] as const);
+  const max = opts.max === undefined ? undefined : Number(opts.max);
+  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
+    throw new GamepipeError(ErrorCodes.usage, `--max must be a whole number, got ${opts.max}`);
+  }
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const count = await consumeTopic(config, {
+      topic: config.topic,
+      fromBeginning: opts.fromBeginning,
+      exitAtEnd: opts.exit,
+      max,
+      signal: abort.signal,
+      onRecord: (r) => {
+        process.stdout.write(format === 'json' ? `${r.value}\n` : pretty(r));
+      },
+    });
+    process.stderr.write(`% read ${count} event(s) from ${config.topic}\n`);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return 0;
+}

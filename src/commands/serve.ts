@@ -1,0 +1,49 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { lineWriter, startApi } from '../lib/api.js';
+
+export interface ServeOptions extends ConfigFlags {
+  port?: string;
+  host?: string;
+  token?: string;
+  accessLog: string | false;
+  requestTimeout: string;
+  ackTimeout: string;
+}
+
+/** Runs the game API until SIGTERM or SIGINT, then drains and exits 0. */
+export async function serve(opts: ServeOptions): Promise<number> {
+  const config = configFromFlags({
+    ...opts,
+    apiPort: opts.port ?? opts.apiPort,
+    apiHost: opts.host ?? opts.apiHost,
+  });
+  const token = opts.token ?? process.env.GAMEPIPE_API_TOKEN;
+  const log = opts.accessLog === false ? undefined : lineWriter(opts.accessLog);
+  const api = await startApi({
+    brokers: config.brokers,
+    topic: config.topic,
+    host: config.apiHost,
+    port: config.apiPort,
+    token: token || undefined,
+    requestTimeoutMs: Number(opts.requestTimeout) * 1000,
+    ackTimeoutMs: Number(opts.ackTimeout) * 1000,
+    accessLog: log?.write,
+  });
+  process.stderr.write(
+    `gamepipe serve: listening on ${api.url} → Kafka ${config.brokers.join(',')} topic ${config.topic}` +
+      `${token ? ' (bearer token required)' : ''}; stop with Ctrl-C or SIGTERM\n`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  process.stderr.write(
+    `gamepipe serve: ${signal}: finishing requests in flight and flushing to Kafka\n`,
+  );
+  await api.close();
+  await log?.close();
+  process.stderr.write(
+    `gamepipe serve: stopped; ${api.metrics.events.get({ kind: 'purchase' }) + api.metrics.events.get({ kind: 'join_guild' })} events produced\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,563 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
+import {
+  allowedHeaders,
+  buildEvent,
+  checkItem,
+  checkMetadata,
+  JOIN_GUILD,
+  type AllowedHeaders,
+  type EventKind,
+  type GameEvent,
+} from './events.js';
+import { probeKafka } from './kafka.js';
+import { ApiMetrics } from './metrics.js';
+import { EventProducer } from './producer.js';
+
+export const VERSION = '0.1.0';
+const MAX_EVENT_BYTES = 16 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
+const MAX_BATCH_EVENTS = 500;
+
+export interface ApiOptions {
+  brokers: readonly string[];
+  topic: string;
+  host?: string;
+  port?: number;
+  /** When set, event routes need `Authorization: Bearer <token>`. */
+  token?: string;
+  /** A request (headers and body) must arrive within this time, or it is cut off (408). */
+  requestTimeoutMs?: number;
+  /** An event not acknowledged by Kafka within this time gets a 503. */
+  ackTimeoutMs?: number;
+  lingerMs?: number;
+  /** Receives JSON access-log lines (without the newline); none when undefined. */
+  accessLog?: (line: string) => void;
+}
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  metrics: ApiMetrics;
+  producer: EventProducer;
+  /** Stops accepting, finishes what is in flight, flushes the producer. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+class HttpError extends GamepipeError {
+  constructor(
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(code, message);
+  }
+}
+
+/** What the access log says about a request beyond its line. */
+interface LogInfo {
+  eventId?: string;
+  events?: number;
+}
+
+type Route = 'purchase' | 'join_guild' | 'events' | 'healthz' | 'readyz' | 'metrics' | 'unknown';
+
+interface Matched {
+  route: Route;
+  item?: string;
+  methods: readonly string[];
+}
+
+function match(pathname: string): Matched {
+  if (pathname === '/join_a_guild') return { route: 'join_guild', methods: ['GET', 'POST'] };
+  if (pathname === '/events') return { route: 'events', methods: ['POST'] };
+  if (pathname === '/healthz') return { route: 'healthz', methods: ['GET', 'HEAD'] };
+  if (pathname === '/readyz') return { route: 'readyz', methods: ['GET', 'HEAD'] };
+  if (pathname === '/metrics') return { route: 'metrics', methods: ['GET'] };
+  if (pathname.startsWith('/purchase/')) {
+    const raw = pathname.slice('/purchase/'.length);
+    let item: string;
+    try {
+      item = decodeURIComponent(raw);
+    } catch {
+      throw new HttpError(
+        400,
+        ErrorCodes.badEvent,
+        'the item name in the URL is not valid percent-encoding',
+      );
+    }
+    return { route: 'purchase', item, methods: ['GET', 'POST'] };
+  }
+  return { route: 'unknown', methods: [] };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(bodyTooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(bodyTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+function bodyTooLarge(limit: number): HttpError {
+  return new HttpError(413, ErrorCodes.bodyTooLarge, `the body is larger than ${limit} bytes`);
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, ErrorCodes.badJson, 'the body is not valid JSON');
+  }
+}
+
+function wantsJson(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('application/json');
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1] as string);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+interface BatchResult {
+  index: number;
+  status: 'accepted' | 'rejected' | 'failed';
+  event_id?: string;
+  error?: { code: string; message: string };
+}
+
+/**
+ * Starts the game API: purchases and guild joins become events on Kafka; a 2xx is sent only after
+ * Kafka acknowledged the event (acks=all).
+ */
+export async function startApi({
+  brokers,
+  topic,
+  host = '127.0.0.1',
+  port = 5000,
+  token,
+  requestTimeoutMs = 10_000,
+  ackTimeoutMs = 5_000,
+  lingerMs = 1,
+  accessLog,
+}: ApiOptions): Promise<RunningApi> {
+  const metrics = new ApiMetrics();
+  const producer = new EventProducer({
+    brokers,
+    topic,
+    ackTimeoutMs,
+    lingerMs,
+    onAck: (ms) => metrics.produceLatency.observe(ms / 1000),
+  });
+  producer.connect().catch(() => undefined); // first request retries; readyz tells
+  let closing = false;
+  let lastProbe = { at: 0, ok: false, detail: '' };
+
+  async function ready(): Promise<{ ok: boolean; detail: string }> {
+    if (closing) return { ok: false, detail: 'shutting down' };
+    if (!producer.healthy)
+      return { ok: false, detail: producer.lastFailure?.message ?? 'Kafka is slow' };
+    if (Date.now() - lastProbe.at > 1_000) {
+      try {
+        await probeKafka({ brokers }, { connectionTimeoutMs: 1_000 });
+        lastProbe = { at: Date.now(), ok: true, detail: '' };
+      } catch (err) {
+        lastProbe = { at: Date.now(), ok: false, detail: (err as Error).message };
+      }
+    }
+    return { ok: lastProbe.ok, detail: lastProbe.detail };
+  }
+
+  async function produce(events: GameEvent[]): Promise<void> {
+    await producer.send(events.map((e) => ({ key: e.Host, value: JSON.stringify(e) })));
+    let guild = 0;
+    for (const e of events) if (e.event_type === JOIN_GUILD) guild++;
+    if (guild > 0) metrics.events.inc({ kind: 'join_guild' }, guild);
+    if (events.length > guild) metrics.events.inc({ kind: 'purchase' }, events.length - guild);
+  }
+
+  function eventFrom(
+    kind: EventKind,
+    item: string | undefined,
+    headers: AllowedHeaders,
+    body: unknown,
+  ): GameEvent {
+    const metadata = checkMetadata(kind, body);
+    return buildEvent({
+      kind,
+      item: kind === 'purchase' ? checkItem(item) : undefined,
+      headers,
+      metadata,
+    });
+  }
+
+  async function handleEvent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    m: Matched,
+    log: LogInfo,
+  ): Promise<number> {
+    const kind: EventKind = m.route === 'purchase' ? 'purchase' : 'join_guild';
+    if (kind === 'purchase') checkItem(m.item);
+    const body = parseJson(await readBody(req, MAX_EVENT_BYTES));
+    const event = eventFrom(kind, m.item, allowedHeaders(req.headers), body);
+    await produce([event]);
+    log.eventId = event.event_id;
+    if (wantsJson(req)) {
+      return send(
+        res,
+        200,
+        { event_id: event.event_id, event_type: event.event_type, status: 'accepted' },
+        {
+          'x-event-id': event.event_id,
+        },
+      );
+    }
+    const text = kind === 'purchase' ? `${m.item} Purchased!\n` : 'Joined guild.\n';
+    return sendText(res, 200, text, { 'x-event-id': event.event_id });
+  }
+
+  async function handleBatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    log: LogInfo,
+  ): Promise<number> {
+    const body = parseJson(await readBody(req, MAX_BATCH_BYTES));
+    if (!Array.isArray(body)) {
+      throw new HttpError(
+        400,
+        ErrorCodes.badEvent,
+        'the body of POST /events must be a JSON array of events',
+      );
+    }
+    if (body.length === 0) throw new HttpError(400, ErrorCodes.badEvent, 'the batch is empty');
+    if (body.length > MAX_BATCH_EVENTS) {
+      throw new HttpError(
+        413,
+        ErrorCodes.batchTooLarge,
+        `a batch holds at most ${MAX_BATCH_EVENTS} events, got ${body.length}`,
+      );
+    }
+    const headers = allowedHeaders(req.headers);
+    const now = new Date();
+    const results: BatchResult[] = [];
+    const valid: Array<{ index: number; event: GameEvent }> = [];
+    body.forEach((entry: unknown, index) => {
+      try {
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+          throw new GamepipeError(ErrorCodes.badEvent, 'each event must be a JSON object');
+        }
+        const { type, item } = entry as { type?: unknown; item?: unknown };
+        if (type !== 'purchase' && type !== 'join_guild') {
+          throw new GamepipeError(ErrorCodes.badEvent, 'type must be "purchase" or "join_guild"');
+        }
+        const metadata = checkMetadata(
+          type,
+          entry,
+          type === 'purchase' ? ['type', 'item'] : ['type'],
+        );
+        const event = buildEvent({
+          kind: type,
+          item: type === 'purchase' ? checkItem(item) : undefined,
+          headers,
+          metadata,
+          now,
+        });
+        valid.push({ index, event });
+        results[index] = { index, status: 'accepted', event_id: event.event_id };
+      } catch (err) {
+        const e = err as GamepipeError;
+        results[index] = { index, status: 'rejected', error: { code: e.code, message: e.message } };
+      }
+    });
+    let status = 200;
+    if (valid.length > 0) {
+      try {
+        await produce(valid.map((v) => v.event));
+      } catch (err) {
+        const e = err as GamepipeError;
+        for (const v of valid) {
+          results[v.index] = {
+            index: v.index,
+            status: 'failed',
+            error: { code: e.code, message: e.message },
+          };
+        }
+        return send(
+          res,
+          503,
+          { accepted: 0, rejected: body.length - valid.length, failed: valid.length, results },
+          { 'retry-after': '1' },
+        );
+      }
+    }
+    log.events = valid.length;
+    const rejected = body.length - valid.length;
+    if (rejected > 0) status = valid.length === 0 ? 400 : 207;
+    return send(res, status, { accepted: valid.length, rejected, failed: 0, results });
+  }
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    log: LogInfo,
+  ): Promise<{ status: number; route: Route }> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    let m: Matched = { route: 'unknown', methods: [] };
+    try {
+      m = match(pathname);
+      if (m.route === 'unknown') {
+        throw new HttpError(
+          404,
+          ErrorCodes.routeNotFound,
+          'no such route; the API has /purchase/<item>, /join_a_guild and /events',
+        );
+      }
+      const method = req.method ?? 'GET';
+      if (!m.methods.includes(method)) {
+        throw new HttpError(
+          405,
+          ErrorCodes.methodNotAllowed,
+          `${method} is not allowed here; use ${m.methods.join(' or ')}`,
+          {
+            allow: m.methods.join(', '),
+          },
+        );
+      }
+      switch (m.route) {
+        case 'healthz':
+          return { status: sendText(res, 200, 'ok\n'), route: m.route };
+        case 'readyz': {
+          const r = await ready();
+          return {
+            status: send(res, r.ok ? 200 : 503, {
+              status: r.ok ? 'ready' : 'not ready',
+              version: VERSION,
+              detail: r.detail,
+            }),
+            route: m.route,
+          };
+        }
+        case 'metrics':
+          return {
+            status: sendText(res, 200, metrics.render(), {
+              'content-type': 'text/plain; version=0.0.4',
+            }),
+            route: m.route,
+          };
+        default:
+          break;
+      }
+      if (token !== undefined && !tokenMatches(req.headers.authorization, token)) {
+        throw new HttpError(401, ErrorCodes.unauthorized, 'a valid bearer token is required', {
+          'www-authenticate': 'Bearer',
+        });
+      }
+      const status =
+        m.route === 'events'
+          ? await handleBatch(req, res, log)
+          : await handleEvent(req, res, m, log);
+      return { status, route: m.route };
+    } catch (err) {
+      return { status: sendError(res, err), route: m.route };
+    }
+  }
+
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): number {
+    return sendText(res, status, JSON.stringify(body) + '\n', {
+      'content-type': 'application/json',
+      ...headers,
+    });
+  }
+
+  function sendText(
+    res: ServerResponse,
+    status: number,
+    text: string,
+    headers: Record<string, string> = {},
+  ): number {
+    if (res.headersSent) return status;
+    const h: Record<string, string | number> = {
+      'content-type': 'text/plain; charset=utf-8',
+      ...headers,
+      'content-length': Buffer.byteLength(text),
+    };
+    if (closing) h.connection = 'close';
+    res.writeHead(status, h).end(text);
+    return status;
+  }
+
+  function sendError(res: ServerResponse, err: unknown): number {
+    if (err instanceof HttpError) {
+      return send(
+        res,
+        err.status,
+        { error: { code: err.code, message: err.message } },
+        err.headers,
+      );
+    }
+    if (err instanceof GamepipeError) {
+      if (err.code === ErrorCodes.badEvent) {
+        return send(res, 400, { error: { code: err.code, message: err.message } });
+      }
+      if (err.retriable || err.code === ErrorCodes.kafkaUnavailable) {
+        return send(
+          res,
+          503,
+          { error: { code: err.code, message: err.message } },
+          { 'retry-after': '1' },
+        );
+      }
+    }
+    return send(res, 500, { error: { code: 'GP_INTERNAL', message: 'internal error' } });
+  }
+
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 10_000),
+      keepAliveTimeout: 5_000,
+      // how often node looks for requests past their timeout (30 s by default)
+      connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs),
+    },
+    (req, res) => {
+      const t0 = performance.now();
+      metrics.inFlight.value++;
+      const log: LogInfo = {};
+      void handle(req, res, log).then(({ status, route }) => {
+        metrics.inFlight.value--;
+        metrics.requests.inc({ route, method: req.method ?? '', status: String(status) });
+        if (accessLog) {
+          accessLog(
+            JSON.stringify({
+              time: new Date().toISOString(),
+              method: req.method,
+              path: (req.url ?? '').slice(0, 200),
+              status,
+              ms: Math.round((performance.now() - t0) * 100) / 100,
+              // only allowlisted headers, like the events themselves
+              host: req.headers.host?.slice(0, 256),
+              user_agent: req.headers['user-agent']?.slice(0, 256),
+              event_id: log.eventId,
+              events: log.events,
+            }),
+          );
+        }
+      });
+    },
+  );
+  // a request whose body stalls is cut off by requestTimeout (408); the socket is closed too
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && !socket.destroyed) {
+      const status =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      const code =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'GP_REQUEST_TIMEOUT' : 'GP_BAD_REQUEST';
+      const body = JSON.stringify({ error: { code, message: err.code ?? 'bad request' } }) + '\n';
+      socket.end(
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new GamepipeError(ErrorCodes.usage, `port ${port} on ${host} is already in use`, {
+              hint: 'stop the other server or pick another --port',
+            })
+          : err,
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    metrics,
+    producer,
+    async close({ graceMs = 10_000 } = {}) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+      await producer.close();
+    },
+  };
+}
+
+/**
+ * Buffers lines and writes them in chunks, so an access log line per request does not cost a
+ * write per request. `target` is a file path, or - for stderr. `close` flushes.
+ */
+export function lineWriter(
+  target: string,
+  { flushMs = 200, maxBytes = 64 * 1024 }: { flushMs?: number; maxBytes?: number } = {},
+): { write: (line: string) => void; close: () => Promise<void> } {
+  const stream: NodeJS.WritableStream =
+    target === '-' ? process.stderr : createWriteStream(target, { flags: 'a' });
+  let buf: string[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (buf.length === 0) return;
+    stream.write(buf.join('\n') + '\n');
+    buf = [];
+    size = 0;
+  };
+  const timer = setInterval(flush, flushMs);
+  timer.unref();
+  return {
+    write(line) {
+      buf.push(line);
+      size += line.length;
+      if (size >= maxBytes) flush();
+    },
+    async close() {
+      clearInterval(timer);
+      flush();
+      if (stream !== process.stderr && stream !== process.stdout) {
+        await new Promise<void>((resolve) => stream.end(resolve));
+      }
+    },
+  };
+}

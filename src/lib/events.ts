@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCodes, GamepipeError } from './errors.js';
+
+/**
+ * The event as it travels through Kafka: one JSON object, key = Host. Names and values follow the
+ * seed pipeline (`event_type` "knife purchased" / "join_guild", request headers by name) so
+ * existing Spark and pandas analysis keeps working.
+ */
+export interface GameEvent {
+  event_type: string;
+  Host: string;
+  'User-Agent'?: string;
+  Accept?: string;
+  event_id: string;
+  /** Server receive time, ISO 8601 UTC. */
+  timestamp: string;
+  schema_version: number;
+  item?: string;
+  price?: number;
+  currency?: string;
+  quantity?: number;
+  user_id?: string;
+  guild_id?: string;
+  guild_name?: string;
+}
+
+export type EventKind = 'purchase' | 'join_guild';
+
+export const SCHEMA_VERSION = 1;
+export const JOIN_GUILD = 'join_guild';
+export const PURCHASE_SUFFIX = ' purchased';
+
+/** The only request headers that reach the data; never Authorization, Cookie or the rest. */
+export const HEADER_ALLOWLIST = ['Host', 'User-Agent', 'Accept'] as const;
+export type AllowedHeaders = Partial<Record<(typeof HEADER_ALLOWLIST)[number], string>>;
+
+export const ITEM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_HEADER_CHARS = 256;
+
+export function purchaseEventType(item: string): string {
+  return `${item}${PURCHASE_SUFFIX}`;
+}
+
+/** purchase or join_guild for an event_type value; undefined when it is neither. */
+export function kindOf(eventType: string): EventKind | undefined {
+  if (eventType === JOIN_GUILD) return 'join_guild';
+  if (
+    eventType.endsWith(PURCHASE_SUFFIX) &&
+    ITEM_PATTERN.test(eventType.slice(0, -PURCHASE_SUFFIX.length))
+  ) {
+    return 'purchase';
+  }
+  return undefined;
+}
+
+function badEvent(message: string, field?: string): GamepipeError {
+  return new GamepipeError(ErrorCodes.badEvent, message, {
+    hint: 'see docs/events.md for the event fields and their types',
+    context: field === undefined ? {} : { field },
+  });
+}
+
+type Check = (v: unknown) => boolean;
+const isString =
+  (max: number): Check =>
+  (v) =>
+    typeof v === 'string' && v.length >= 1 && v.length <= max;
+
+/** Optional metadata a JSON body may carry, per kind, with its type check and description. */
+export const METADATA: Record<EventKind, Record<string, { check: Check; want: string }>> = {
+  purchase: {
+    price: {
+      check: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e9,
+      want: 'a number 0..1e9',
+    },
+    currency: {
+      check: (v) => typeof v === 'string' && /^[A-Z]{3}$/.test(v),
+      want: 'a 3-letter code like USD',
+    },
+    quantity: {
+      check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1_000_000,
+      want: 'an integer 1..1000000',
+    },
+    user_id: { check: isString(128), want: 'a string of 1..128 characters' },
+  },
+  join_guild: {
+    guild_id: { check: isString(64), want: 'a string of 1..64 characters' },
+    guild_name: { check: isString(128), want: 'a string of 1..128 characters' },
+    user_id: { check: isString(128), want: 'a string of 1..128 characters' },
+  },
+};
+
+/** Checks an item name from a URL or a batch entry. */
+export function checkItem(item: unknown): string {
+  if (typeof item !== 'string' || !ITEM_PATTERN.test(item)) {
+    throw badEvent(
+      `item must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(item).slice(0, 80)}`,
+      'item',
+    );
+  }
+  return item;
+}
+
+/**
+ * Checks the metadata of one event (a JSON object), field by field; unknown fields are refused so
+ * that a typo does not silently drop data.
+ */
+export function checkMetadata(
+  kind: EventKind,
+  body: unknown,
+  ignore: readonly string[] = [],
+): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw badEvent('the body must be a JSON object');
+  const spec = METADATA[kind];
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (ignore.includes(key)) continue;
+    const field = spec[key];
+    if (!field) {
+      throw badEvent(
+        `unknown field ${JSON.stringify(key).slice(0, 80)} for a ${kind} event (known: ${Object.keys(spec).join(', ')})`,
+        key,
+      );
+    }
+    if (value === null) continue;
+    if (!field.check(value)) throw badEvent(`${key} must be ${field.want}`, key);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The allowlisted headers of a request, from node's lower-cased header map. */
+export function allowedHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): AllowedHeaders {
+  const out: AllowedHeaders = {};
+  for (const name of HEADER_ALLOWLIST) {
+    const raw = headers[name.toLowerCase()];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value !== undefined) out[name] = value.slice(0, MAX_HEADER_CHARS);
+  }
+  return out;
+}
+
+export interface BuildEventOptions {
+  kind: EventKind;
+  item?: string;
+  headers: AllowedHeaders;
+  metadata?: Record<string, unknown>;
+  now?: Date;
+  eventId?: string;
+}
+
+/** A complete event, ready for Kafka. */
+export function buildEvent({
+  kind,
+  item,
+  headers,
+  metadata = {},
+  now = new Date(),
+  eventId,
+}: BuildEventOptions): GameEvent {
+  const event: GameEvent = {
+    event_type: kind === 'purchase' ? purchaseEventType(item ?? '') : JOIN_GUILD,
+    Host: headers.Host ?? '',
+    event_id: eventId ?? randomUUID(),
+    timestamp: now.toISOString(),
+    schema_version: SCHEMA_VERSION,
+  };
+  if (headers['User-Agent'] !== undefined) event['User-Agent'] = headers['User-Agent'];
+  if (headers.Accept !== undefined) event.Accept = headers.Accept;
+  if (kind === 'purchase') event.item = item;
+  Object.assign(event, metadata);
+  return event;
+}
