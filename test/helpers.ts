@@ -80,3 +80,63 @@ export async function freshTopic(prefix = 'gp-test', partitions = 3): Promise<st
   await createTopic(stackConfig(), { topic, partitions });
   return topic;
 }
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LoadRecord {
+  status: number;
+  eventId?: string;
+  at: number;
+}
+
+/**
+ * Sends seed-style purchases with `workers` keep-alive loops until stopped; records each answer.
+ * Network errors are recorded with status 0.
+ */
+export function backgroundLoad(url: string, workers = 8): { stop: () => Promise<LoadRecord[]> } {
+  const records: LoadRecord[] = [];
+  let running = true;
+  const loops = (async () => {
+    const { Pool } = await import('undici');
+    const pool = new Pool(url, { connections: workers });
+    await Promise.all(
+      Array.from({ length: workers }, async (_, w) => {
+        while (running) {
+          try {
+            const res = await pool.request({
+              path: '/purchase/sword',
+              method: 'GET',
+              headers: { host: `user${w + 1}.comcast.com`, accept: '*/*' },
+              headersTimeout: 15_000,
+            });
+            await res.body.dump();
+            const id = res.headers['x-event-id'];
+            records.push({ status: res.statusCode, eventId: typeof id === 'string' ? id : undefined, at: Date.now() });
+          } catch {
+            records.push({ status: 0, at: Date.now() });
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }),
+    );
+    await pool.destroy();
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loops;
+      return records;
+    },
+  };
+}
