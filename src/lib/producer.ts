@@ -16,8 +16,20 @@ export interface EventProducerOptions {
   maxQueuedMessages?: number;
   /** After a failed send, fail fast for this long before trying Kafka again. */
   backoffMs?: number;
+  /**
+   * Independent idempotent producers (each its own producer id and sequence numbers), each with one
+   * request in flight: while one waits for its acknowledgement the next batch is already on its way.
+   */
+  lanes?: number;
   /** Called once per message with the time from enqueue to acknowledgement. */
   onAck?: (latencyMs: number) => void;
+}
+
+interface Lane {
+  producer: Producer | undefined;
+  connecting: Promise<Producer> | undefined;
+  inFlight: Pending[] | undefined;
+  since: number;
 }
 
 interface Pending {
@@ -29,21 +41,18 @@ interface Pending {
 }
 
 /**
- * An idempotent kafkajs producer with `acks=all` behind a small batcher: concurrent callers share
- * produce requests (one in flight at a time, everything that queued meanwhile goes in the next),
- * so throughput is not one broker round trip per caller. `send` resolves only once Kafka has
+ * Idempotent kafkajs producers with `acks=all` behind a small batcher: concurrent callers share
+ * produce requests (each lane has one in flight; everything that queued meanwhile goes in the
+ * next), so throughput is not one broker round trip per caller. `send` resolves only once Kafka has
  * acknowledged the messages; it rejects with a coded, retriable error when Kafka is down, slow
  * or the queue is full, and the producer recovers by itself when Kafka is back.
  */
 export class EventProducer {
   private readonly opts: Required<Omit<EventProducerOptions, 'onAck'>> &
     Pick<EventProducerOptions, 'onAck'>;
-  private producer: Producer | undefined;
-  private connecting: Promise<Producer> | undefined;
+  private readonly lanes: Lane[];
   private queue: Pending[] = [];
   private queuedMessages = 0;
-  private inFlight: Pending[] | undefined;
-  private inFlightSince = 0;
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout;
   private failedUntil = 0;
@@ -54,13 +63,20 @@ export class EventProducer {
   constructor({
     brokers,
     topic,
-    lingerMs = 1,
+    lingerMs = 0,
     maxBatchMessages = 2_000,
     ackTimeoutMs = 5_000,
     maxQueuedMessages = 50_000,
     backoffMs = 1_000,
+    lanes = 1,
     onAck,
   }: EventProducerOptions) {
+    this.lanes = Array.from({ length: Math.max(1, lanes) }, () => ({
+      producer: undefined,
+      connecting: undefined,
+      inFlight: undefined,
+      since: 0,
+    }));
     this.opts = {
       brokers,
       topic,
@@ -69,6 +85,7 @@ export class EventProducer {
       ackTimeoutMs,
       maxQueuedMessages,
       backoffMs,
+      lanes,
       onAck,
     };
     this.sweeper = setInterval(() => this.sweep(), Math.min(250, ackTimeoutMs / 4));
@@ -86,7 +103,7 @@ export class EventProducer {
 
   /** Connects now, so the first request does not pay for it; failures are retried on send. */
   async connect(): Promise<void> {
-    await this.client();
+    await Promise.all(this.lanes.map((lane) => this.client(lane)));
   }
 
   /** Resolves when Kafka acknowledged every message (acks=all). */
@@ -121,7 +138,7 @@ export class EventProducer {
 
   /** Waits until nothing is queued or in flight. */
   async flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.inFlight) return;
+    if (this.queue.length === 0 && !this.busy()) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -130,14 +147,27 @@ export class EventProducer {
     await this.flush();
     this.closed = true;
     clearInterval(this.sweeper);
-    if (this.timer) clearTimeout(this.timer);
-    const p = this.producer;
-    this.producer = undefined;
-    await p?.disconnect().catch(() => undefined);
+    if (this.timer) {
+      clearTimeout(this.timer);
+      clearImmediate(this.timer as unknown as NodeJS.Immediate);
+    }
+    await Promise.all(
+      this.lanes.map(async (lane) => {
+        const p = lane.producer;
+        lane.producer = undefined;
+        await p?.disconnect().catch(() => undefined);
+      }),
+    );
   }
 
+  private busy(): boolean {
+    return this.lanes.some((lane) => lane.inFlight !== undefined);
+  }
+
+  /** True when every lane waits on a request older than the ack timeout. */
   private stalled(): boolean {
-    return this.inFlight !== undefined && Date.now() - this.inFlightSince > this.opts.ackTimeoutMs;
+    const limit = Date.now() - this.opts.ackTimeoutMs;
+    return this.lanes.every((lane) => lane.inFlight !== undefined && lane.since < limit);
   }
 
   private timeoutError(): GamepipeError {
@@ -148,9 +178,9 @@ export class EventProducer {
     );
   }
 
-  private async client(): Promise<Producer> {
-    if (this.producer) return this.producer;
-    this.connecting ??= (async () => {
+  private async client(lane: Lane): Promise<Producer> {
+    if (lane.producer) return lane.producer;
+    lane.connecting ??= (async () => {
       const producer = createKafka({
         brokers: this.opts.brokers,
         clientId: 'gamepipe-serve',
@@ -170,28 +200,36 @@ export class EventProducer {
         await producer.disconnect().catch(() => undefined);
         throw err;
       }
-      this.producer = producer;
+      lane.producer = producer;
       return producer;
     })().finally(() => {
-      this.connecting = undefined;
+      lane.connecting = undefined;
     });
-    return this.connecting;
+    return lane.connecting;
+  }
+
+  private idleLane(): Lane | undefined {
+    return this.lanes.find((lane) => lane.inFlight === undefined);
   }
 
   private schedule(): void {
-    if (this.inFlight || this.timer || this.queue.length === 0) return;
-    if (this.queuedMessages >= this.opts.maxBatchMessages || this.opts.lingerMs <= 0) {
+    if (this.timer || this.queue.length === 0 || !this.idleLane()) return;
+    // an idle producer waits a moment for company; a busy one has gathered company meanwhile
+    if (this.queuedMessages >= this.opts.maxBatchMessages || this.busy()) {
       void this.drain();
       return;
     }
-    this.timer = setTimeout(() => {
+    const fire = (): void => {
       this.timer = undefined;
       void this.drain();
-    }, this.opts.lingerMs);
+    };
+    // linger 0 still gathers every request that arrived in the same turn of the event loop
+    this.timer = this.opts.lingerMs > 0 ? setTimeout(fire, this.opts.lingerMs) : (setImmediate(fire) as unknown as NodeJS.Timeout);
   }
 
   private async drain(): Promise<void> {
-    if (this.inFlight || this.queue.length === 0) return;
+    const lane = this.idleLane();
+    if (!lane || this.queue.length === 0) return;
     const batch: Pending[] = [];
     let count = 0;
     while (this.queue.length > 0) {
@@ -204,10 +242,12 @@ export class EventProducer {
     }
     this.queuedMessages -= count;
     if (batch.length === 0) return this.afterSend();
-    this.inFlight = batch;
-    this.inFlightSince = Date.now();
+    lane.inFlight = batch;
+    lane.since = Date.now();
+    // another idle lane may take what is still queued
+    if (this.queue.length > 0) this.schedule();
     try {
-      const producer = await this.client();
+      const producer = await this.client(lane);
       await producer.send({
         topic: this.opts.topic,
         acks: -1,
@@ -240,13 +280,13 @@ export class EventProducer {
         p.reject(error);
       }
       // start the next attempt with a fresh producer id and sequence numbers
-      const old = this.producer;
-      this.producer = undefined;
+      const old = lane.producer;
+      lane.producer = undefined;
       void old?.disconnect().catch(() => undefined);
       // what queued meanwhile would hit the same failure: fail it now rather than let it wait
       this.failQueued(error);
     } finally {
-      this.inFlight = undefined;
+      lane.inFlight = undefined;
     }
     this.afterSend();
   }
@@ -256,6 +296,7 @@ export class EventProducer {
       this.schedule();
       return;
     }
+    if (this.busy()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -275,7 +316,7 @@ export class EventProducer {
   private sweep(): void {
     const limit = Date.now() - this.opts.ackTimeoutMs;
     const expired = (p: Pending): boolean => !p.settled && p.enqueuedAt < limit;
-    const targets = [...(this.inFlight ?? []), ...this.queue].filter(expired);
+    const targets = [...this.lanes.flatMap((lane) => lane.inFlight ?? []), ...this.queue].filter(expired);
     if (targets.length === 0) return;
     const error = this.timeoutError();
     for (const p of targets) {

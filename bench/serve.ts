@@ -1,0 +1,127 @@
+/**
+ * bench/serve: ingest throughput and latency of `gamepipe serve` at 50 keep-alive connections,
+ * beside a no-op node:http server measured in the same run on the same machine (the ceiling).
+ *   node --import tsx bench/serve.ts [--duration 10] [--connections 50]
+ * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../src/lib/config.js';
+import { createTopic, withAdmin } from '../src/lib/kafka.js';
+import { BIN, freePort, uniqueName } from '../test/helpers.js';
+
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
+});
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const config = resolveConfig();
+
+async function startChild(args: string[], ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const on = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(ready)) resolve();
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Row {
+  name: string;
+  requestsPerSec: number;
+  eventsPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function measure(name: string, opts: autocannon.Options, eventsPerRequest: number): Promise<Row> {
+  // a short warm-up, then the measured run
+  await autocannon({ ...opts, duration: 2, connections });
+  const r = await autocannon({ ...opts, duration, connections });
+  return {
+    name,
+    requestsPerSec: Math.round(r.requests.average),
+    eventsPerSec: Math.round(r.requests.average * eventsPerRequest),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+const noopPort = await freePort();
+const noop = await startChild(
+  ['-e', `require('node:http').createServer((q, s) => s.end('ok')).listen(${noopPort}, '127.0.0.1', () => console.log('noop ready'))`],
+  'noop ready',
+);
+const topic = uniqueName('gp-bench-serve');
+await createTopic(config, { topic, partitions: 3 });
+const apiPort = await freePort();
+const api = await startChild([BIN, 'serve', '--port', String(apiPort), '--topic', topic, '--no-access-log'], 'listening');
+
+const batch = JSON.stringify(
+  Array.from({ length: 100 }, (_, i) =>
+    i % 3 === 0
+      ? { type: 'join_guild', guild_id: 'g01', guild_name: 'Iron Wolves' }
+      : { type: 'purchase', item: ['sword', 'knife', 'helmet'][i % 3], price: 4.99, currency: 'USD', quantity: 1 },
+  ),
+);
+const rows: Row[] = [];
+try {
+  rows.push(await measure('no-op node:http (ceiling)', { url: `http://127.0.0.1:${noopPort}/` }, 1));
+  rows.push(
+    await measure(
+      'serve: single event (GET /purchase/sword)',
+      { url: `http://127.0.0.1:${apiPort}/purchase/sword`, headers: { host: 'user12.comcast.com', accept: '*/*' } },
+      1,
+    ),
+  );
+  rows.push(
+    await measure(
+      'serve: batch of 100 (POST /events)',
+      {
+        url: `http://127.0.0.1:${apiPort}/events`,
+        method: 'POST',
+        headers: { host: 'user12.comcast.com', 'content-type': 'application/json' },
+        body: batch,
+      },
+      100,
+    ),
+  );
+} finally {
+  await stop(api);
+  await stop(noop);
+  await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => undefined);
+}
+
+const ceiling = rows[0] as Row;
+const single = rows[1] as Row;
+const batched = rows[2] as Row;
+const date = new Date().toISOString().slice(0, 10);
+console.log(`\nbench/serve — ${date}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${connections} connections, ${duration}s per run\n`);
+console.log('| run | requests/s | events/s | p50 ms | p99 ms | errors | non-2xx |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  console.log(`| ${r.name} | ${r.requestsPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
+}
+const ratio = single.requestsPerSec / ceiling.requestsPerSec;
+console.log(
+  `\nsingle-event ingest = ${(ratio * 100).toFixed(0)}% of the no-op server (target ≥ 50%), p99 ${single.p99} ms (target < 50 ms); ` +
+    `batch ingest ${batched.eventsPerSec} events/s (target ≥ 100,000)`,
+);
