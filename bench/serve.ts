@@ -13,7 +13,10 @@ import { createTopic, withAdmin } from '../src/lib/kafka.js';
 import { BIN, freePort, uniqueName } from '../test/helpers.js';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+  },
 });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
@@ -50,7 +53,11 @@ interface Row {
   non2xx: number;
 }
 
-async function measure(name: string, opts: autocannon.Options, eventsPerRequest: number): Promise<Row> {
+async function measure(
+  name: string,
+  opts: autocannon.Options,
+  eventsPerRequest: number,
+): Promise<Row> {
   // a short warm-up, then the measured run
   await autocannon({ ...opts, duration: 2, connections });
   const r = await autocannon({ ...opts, duration, connections });
@@ -67,28 +74,45 @@ async function measure(name: string, opts: autocannon.Options, eventsPerRequest:
 
 const noopPort = await freePort();
 const noop = await startChild(
-  ['-e', `require('node:http').createServer((q, s) => s.end('ok')).listen(${noopPort}, '127.0.0.1', () => console.log('noop ready'))`],
+  [
+    '-e',
+    `require('node:http').createServer((q, s) => s.end('ok')).listen(${noopPort}, '127.0.0.1', () => console.log('noop ready'))`,
+  ],
   'noop ready',
 );
 const topic = uniqueName('gp-bench-serve');
 await createTopic(config, { topic, partitions: 3 });
 const apiPort = await freePort();
-const api = await startChild([BIN, 'serve', '--port', String(apiPort), '--topic', topic, '--no-access-log'], 'listening');
+const api = await startChild(
+  [BIN, 'serve', '--port', String(apiPort), '--topic', topic, '--no-access-log'],
+  'listening',
+);
 
 const batch = JSON.stringify(
   Array.from({ length: 100 }, (_, i) =>
     i % 3 === 0
       ? { type: 'join_guild', guild_id: 'g01', guild_name: 'Iron Wolves' }
-      : { type: 'purchase', item: ['sword', 'knife', 'helmet'][i % 3], price: 4.99, currency: 'USD', quantity: 1 },
+      : {
+          type: 'purchase',
+          item: ['sword', 'knife', 'helmet'][i % 3],
+          price: 4.99,
+          currency: 'USD',
+          quantity: 1,
+        },
   ),
 );
 const rows: Row[] = [];
 try {
-  rows.push(await measure('no-op node:http (ceiling)', { url: `http://127.0.0.1:${noopPort}/` }, 1));
+  rows.push(
+    await measure('no-op node:http (ceiling)', { url: `http://127.0.0.1:${noopPort}/` }, 1),
+  );
   rows.push(
     await measure(
       'serve: single event (GET /purchase/sword)',
-      { url: `http://127.0.0.1:${apiPort}/purchase/sword`, headers: { host: 'user12.comcast.com', accept: '*/*' } },
+      {
+        url: `http://127.0.0.1:${apiPort}/purchase/sword`,
+        headers: { host: 'user12.comcast.com', accept: '*/*' },
+      },
       1,
     ),
   );
@@ -107,18 +131,24 @@ try {
 } finally {
   await stop(api);
   await stop(noop);
-  await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => undefined);
+  await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] })).catch(
+    () => undefined,
+  );
 }
 
 const ceiling = rows[0] as Row;
 const single = rows[1] as Row;
 const batched = rows[2] as Row;
 const date = new Date().toISOString().slice(0, 10);
-console.log(`\nbench/serve — ${date}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${connections} connections, ${duration}s per run\n`);
+console.log(
+  `\nbench/serve — ${date}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${connections} connections, ${duration}s per run\n`,
+);
 console.log('| run | requests/s | events/s | p50 ms | p99 ms | errors | non-2xx |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.requestsPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
+  console.log(
+    `| ${r.name} | ${r.requestsPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`,
+  );
 }
 const ratio = single.requestsPerSec / ceiling.requestsPerSec;
 console.log(

@@ -18,6 +18,8 @@ const COMMANDS: Record<string, Loader> = {
   serve: async () => (await import('./commands/serve.js')).serve,
   consume: async () => (await import('./commands/consume.js')).consume,
   generate: async () => (await import('./commands/generate.js')).generate,
+  extract: async () => (await import('./commands/extract.js')).extract,
+  verify: async () => (await import('./commands/verify.js')).verify,
 };
 
 /** The function behind a command name, e.g. 'topic create'. */
@@ -224,6 +226,39 @@ export function createProgram(run: Runner = runCommand): Command {
       .addOption(formatOption(['table', 'json'], 'table'))
       .action(action('generate', ['n'])),
     'gamepipe generate 5000 --seed 7 --ledger ledger.jsonl',
+  );
+
+  example(
+    program
+      .command('extract')
+      .description('land one UTC day of events in the lake as Parquet, exactly once; rerun safely')
+      .option('--date <YYYY-MM-DD>', 'the UTC date to extract (default: yesterday)')
+      .addOption(topicOption())
+      .option('--dry-run', 'print the offset ranges and counts, write nothing', false)
+      .option(
+        '--force',
+        'replace an existing output even when the topic now holds fewer records',
+        false,
+      )
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(action('extract')),
+    'gamepipe extract --date 2026-11-27',
+    'for d in 2026-11-20 2026-11-21 2026-11-22; do gamepipe extract --date $d; done   # backfill',
+  );
+
+  example(
+    program
+      .command('verify')
+      .description(
+        'reconcile a generate ledger with the lake: every acknowledged event exactly once',
+      )
+      .requiredOption('--ledger <file>', 'the ledger `gamepipe generate --ledger` wrote')
+      .option('--date <YYYY-MM-DD>', 'one date')
+      .option('--from <YYYY-MM-DD>', 'first date of a range')
+      .option('--to <YYYY-MM-DD>', 'last date of a range')
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(action('verify')),
+    'gamepipe verify --ledger ledger.jsonl --date 2026-11-27',
   );
 
   return program;

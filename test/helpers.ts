@@ -122,7 +122,11 @@ export function backgroundLoad(url: string, workers = 8): { stop: () => Promise<
             });
             await res.body.dump();
             const id = res.headers['x-event-id'];
-            records.push({ status: res.statusCode, eventId: typeof id === 'string' ? id : undefined, at: Date.now() });
+            records.push({
+              status: res.statusCode,
+              eventId: typeof id === 'string' ? id : undefined,
+              at: Date.now(),
+            });
           } catch {
             records.push({ status: 0, at: Date.now() });
             await new Promise((r) => setTimeout(r, 20));

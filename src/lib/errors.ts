@@ -30,6 +30,13 @@ export const ErrorCodes = {
   produceTimeout: 'GP_PRODUCE_TIMEOUT',
   overloaded: 'GP_OVERLOADED',
   apiUnavailable: 'GP_API_UNAVAILABLE',
+  badDate: 'GP_BAD_DATE',
+  dateInFuture: 'GP_DATE_IN_FUTURE',
+  extractShrink: 'GP_EXTRACT_SHRINK',
+  extractStalled: 'GP_EXTRACT_STALLED',
+  noData: 'GP_NO_DATA',
+  corruptFile: 'GP_CORRUPT_FILE',
+  verifyMismatch: 'GP_VERIFY_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

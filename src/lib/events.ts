@@ -175,3 +175,73 @@ export function buildEvent({
   Object.assign(event, metadata);
   return event;
 }
+
+export type StoredEvent =
+  | { ok: true; kind: EventKind; event: GameEvent; timestampMs: number }
+  | { ok: false; reason: string };
+
+const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Checks a record read back from Kafka. Returns the event, or the reason it is not a valid event
+ * (for the `_rejected` output). Fields the schema does not know are dropped, not refused: records
+ * written by older producers (the seed copied every header) still land.
+ */
+export function parseStoredEvent(value: string): StoredEvent {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(value);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    return { ok: false, reason: 'not a JSON object' };
+  const o = obj as Record<string, unknown>;
+  if (typeof o.event_type !== 'string') return { ok: false, reason: 'missing event_type' };
+  const kind = kindOf(o.event_type);
+  if (!kind)
+    return { ok: false, reason: `unknown event_type ${JSON.stringify(o.event_type).slice(0, 80)}` };
+  if (typeof o.event_id !== 'string' || o.event_id.length === 0 || o.event_id.length > 128) {
+    return { ok: false, reason: 'missing or invalid event_id' };
+  }
+  if (typeof o.timestamp !== 'string' || !isoTimestamp.test(o.timestamp)) {
+    return { ok: false, reason: 'missing or invalid timestamp' };
+  }
+  const timestampMs = Date.parse(o.timestamp);
+  if (Number.isNaN(timestampMs)) return { ok: false, reason: 'missing or invalid timestamp' };
+  if (o.schema_version !== undefined && o.schema_version !== SCHEMA_VERSION) {
+    return {
+      ok: false,
+      reason: `unsupported schema_version ${JSON.stringify(o.schema_version).slice(0, 20)}`,
+    };
+  }
+  for (const h of HEADER_ALLOWLIST) {
+    if (o[h] !== undefined && typeof o[h] !== 'string')
+      return { ok: false, reason: `${h} must be a string` };
+  }
+  if (kind === 'purchase') {
+    const item = o.event_type.slice(0, -PURCHASE_SUFFIX.length);
+    if (o.item !== undefined && o.item !== item)
+      return { ok: false, reason: 'item does not match event_type' };
+  }
+  for (const [key, field] of Object.entries(METADATA[kind])) {
+    const v = o[key];
+    if (v !== undefined && v !== null && !field.check(v))
+      return { ok: false, reason: `${key} must be ${field.want}` };
+  }
+  const event: GameEvent = {
+    event_type: o.event_type,
+    Host: (o.Host as string | undefined) ?? '',
+    event_id: o.event_id,
+    timestamp: o.timestamp,
+    schema_version: SCHEMA_VERSION,
+  };
+  for (const h of ['User-Agent', 'Accept'] as const)
+    if (o[h] !== undefined) event[h] = o[h] as string;
+  if (kind === 'purchase') event.item = o.event_type.slice(0, -PURCHASE_SUFFIX.length);
+  for (const key of Object.keys(METADATA[kind])) {
+    const v = o[key];
+    if (v !== undefined && v !== null) (event as unknown as Record<string, unknown>)[key] = v;
+  }
+  return { ok: true, kind, event, timestampMs };
+}

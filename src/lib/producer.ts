@@ -224,7 +224,10 @@ export class EventProducer {
       void this.drain();
     };
     // linger 0 still gathers every request that arrived in the same turn of the event loop
-    this.timer = this.opts.lingerMs > 0 ? setTimeout(fire, this.opts.lingerMs) : (setImmediate(fire) as unknown as NodeJS.Timeout);
+    this.timer =
+      this.opts.lingerMs > 0
+        ? setTimeout(fire, this.opts.lingerMs)
+        : (setImmediate(fire) as unknown as NodeJS.Timeout);
   }
 
   private async drain(): Promise<void> {
@@ -316,7 +319,9 @@ export class EventProducer {
   private sweep(): void {
     const limit = Date.now() - this.opts.ackTimeoutMs;
     const expired = (p: Pending): boolean => !p.settled && p.enqueuedAt < limit;
-    const targets = [...this.lanes.flatMap((lane) => lane.inFlight ?? []), ...this.queue].filter(expired);
+    const targets = [...this.lanes.flatMap((lane) => lane.inFlight ?? []), ...this.queue].filter(
+      expired,
+    );
     if (targets.length === 0) return;
     const error = this.timeoutError();
     for (const p of targets) {

@@ -7,7 +7,15 @@ import { startApi } from '../../src/lib/api.js';
 import { readStackState } from '../../src/lib/stack.js';
 import { probeKafka } from '../../src/lib/kafka.js';
 import { startLocal, stopLocal } from '../../src/lib/stack-local.js';
-import { backgroundLoad, BIN, freePort, freshTopic, readTopic, runCli, stackConfig } from '../helpers.js';
+import {
+  backgroundLoad,
+  BIN,
+  freePort,
+  freshTopic,
+  readTopic,
+  runCli,
+  stackConfig,
+} from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,12 +35,18 @@ describe('serve under faults (real broker)', function () {
   it('SIGTERM under load: exits 0, and every event answered 2xx is in Kafka once', async () => {
     const topic = await freshTopic('gp-sigterm');
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--topic', topic, '--no-access-log'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', String(port), '--topic', topic, '--no-access-log'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     while (!stderr.includes('listening')) await sleep(50);
     const load = backgroundLoad(`http://127.0.0.1:${port}`, 16);
     await sleep(1_500);
@@ -42,8 +56,12 @@ describe('serve under faults (real broker)', function () {
     const ok = answers.filter((a) => a.status === 200);
     assert.ok(ok.length > 100, `load got ${ok.length} 2xx answers`);
     const counts = idsInTopic(await readTopic(topic));
-    for (const a of ok) assert.equal(counts.get(a.eventId as string), 1, `event ${a.eventId} answered 200`);
-    assert.equal(answers.filter((a) => a.status >= 200 && a.status < 300 && a.status !== 200).length, 0);
+    for (const a of ok)
+      assert.equal(counts.get(a.eventId as string), 1, `event ${a.eventId} answered 200`);
+    assert.equal(
+      answers.filter((a) => a.status >= 200 && a.status < 300 && a.status !== 200).length,
+      0,
+    );
     process.stderr.write(`      (${ok.length} events acknowledged before SIGTERM, all in Kafka)\n`);
   });
 
@@ -60,7 +78,10 @@ describe('serve under faults (real broker)', function () {
       const retryAfter = await fetch(`${api.url}/join_a_guild`);
       assert.equal(retryAfter.status, 503);
       assert.ok(retryAfter.headers.get('retry-after'));
-      assert.equal(((await retryAfter.json()) as { error: { code: string } }).error.code.startsWith('GP_'), true);
+      assert.equal(
+        ((await retryAfter.json()) as { error: { code: string } }).error.code.startsWith('GP_'),
+        true,
+      );
       const ready = await fetch(`${api.url}/readyz`);
       assert.equal(ready.status, 503);
       const upAgain = Date.now();
@@ -89,7 +110,8 @@ describe('serve under faults (real broker)', function () {
       assert.ok(after.length > 0, 'load got 200s after the restart');
       const ok = answers.filter((a) => a.status === 200);
       const counts = idsInTopic(await readTopic(topic));
-      for (const a of ok) assert.equal(counts.get(a.eventId as string), 1, `event ${a.eventId} answered 200`);
+      for (const a of ok)
+        assert.equal(counts.get(a.eventId as string), 1, `event ${a.eventId} answered 200`);
       process.stderr.write(
         `      (${ok.length} acknowledged, all in Kafka; ${answers.filter((a) => a.status === 503).length} answered 503 while it was down)\n`,
       );
@@ -110,9 +132,30 @@ describe('generate and consume (real broker)', function () {
     const api = await startApi({ brokers: config.brokers, topic, port: 0 });
     const ledger = join(dir, `${topic}.jsonl`);
     try {
-      const res = await runCli(['generate', '400', '--url', api.url, '--seed', seed, '--ledger', ledger, '--format', 'json', ...extra]);
+      const res = await runCli([
+        'generate',
+        '400',
+        '--url',
+        api.url,
+        '--seed',
+        seed,
+        '--ledger',
+        ledger,
+        '--format',
+        'json',
+        ...extra,
+      ]);
       assert.equal(res.code, 0, res.stderr);
-      return { topic, ledger, summary: JSON.parse(res.stdout) as { accepted: number; sent: number; byEventType: Record<string, number>; byProvider: Record<string, number> } };
+      return {
+        topic,
+        ledger,
+        summary: JSON.parse(res.stdout) as {
+          accepted: number;
+          sent: number;
+          byEventType: Record<string, number>;
+          byProvider: Record<string, number>;
+        },
+      };
     } finally {
       await api.close();
     }
@@ -130,10 +173,16 @@ describe('generate and consume (real broker)', function () {
     assert.equal(a.summary.accepted, 400);
     const ra = await readTopic(a.topic);
     const rb = await readTopic(b.topic);
-    assert.deepEqual(ra.map((r) => content(r.value)).sort(), rb.map((r) => content(r.value)).sort());
+    assert.deepEqual(
+      ra.map((r) => content(r.value)).sort(),
+      rb.map((r) => content(r.value)).sort(),
+    );
     const c = await run('43');
     const rc = await readTopic(c.topic);
-    assert.notDeepEqual(ra.map((r) => content(r.value)).sort(), rc.map((r) => content(r.value)).sort());
+    assert.notDeepEqual(
+      ra.map((r) => content(r.value)).sort(),
+      rc.map((r) => content(r.value)).sort(),
+    );
 
     const consumed = await runCli(['consume', '--topic', a.topic, '--from-beginning', '--exit']);
     assert.equal(consumed.code, 0, consumed.stderr);
@@ -146,14 +195,25 @@ describe('generate and consume (real broker)', function () {
       byType[e.event_type] = (byType[e.event_type] ?? 0) + 1;
       hosts.add(e.Host);
       assert.equal(e.Accept, '*/*');
-      assert.match(e.Host, /^user([1-9]|[1-9][0-9])\.(comcast|att|google|frontier|cox|earthlink)\.com$/);
+      assert.match(
+        e.Host,
+        /^user([1-9]|[1-9][0-9])\.(comcast|att|google|frontier|cox|earthlink)\.com$/,
+      );
     }
     assert.deepEqual(byType, a.summary.byEventType);
     assert.ok(hosts.size > 20);
 
-    const ledger = readFileSync(a.ledger, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event_id: string; event_type: string; Host: string });
+    const ledger = readFileSync(a.ledger, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event_id: string; event_type: string; Host: string });
     assert.equal(ledger.length, 400);
-    const inTopic = new Map(ra.map((r) => [JSON.parse(r.value).event_id as string, JSON.parse(r.value) as { event_type: string; Host: string }]));
+    const inTopic = new Map(
+      ra.map((r) => [
+        JSON.parse(r.value).event_id as string,
+        JSON.parse(r.value) as { event_type: string; Host: string },
+      ]),
+    );
     for (const l of ledger) {
       assert.equal(inTopic.get(l.event_id)?.event_type, l.event_type);
       assert.equal(inTopic.get(l.event_id)?.Host, l.Host);
@@ -187,14 +247,22 @@ describe('generate and consume (real broker)', function () {
     const api = await startApi({ brokers: config.brokers, topic, port: 0 });
     try {
       const port = new URL(api.url).port;
-      const res = await runCli(['status', '--format', 'json', '--require-api'], { env: { GAMEPIPE_API_PORT: port } });
+      const res = await runCli(['status', '--format', 'json', '--require-api'], {
+        env: { GAMEPIPE_API_PORT: port },
+      });
       assert.equal(res.code, 0, res.stdout);
-      const api1 = (JSON.parse(res.stdout) as { services: Array<{ service: string; state: string; version: string }> }).services.find((s) => s.service === 'api');
+      const api1 = (
+        JSON.parse(res.stdout) as {
+          services: Array<{ service: string; state: string; version: string }>;
+        }
+      ).services.find((s) => s.service === 'api');
       assert.deepEqual([api1?.state, api1?.version], ['up', '0.1.0']);
     } finally {
       await api.close();
     }
-    const down = await runCli(['status', '--require-api'], { env: { GAMEPIPE_API_PORT: String(await freePort()) } });
+    const down = await runCli(['status', '--require-api'], {
+      env: { GAMEPIPE_API_PORT: String(await freePort()) },
+    });
     assert.equal(down.code, 1);
   });
 });

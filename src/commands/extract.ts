@@ -1,0 +1,74 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { extractDate, type ExtractResult } from '../lib/extract.js';
+import { formatDate, OUTPUTS } from '../lib/lake.js';
+import { bytes, duration, json, parseFormat, spinner, table } from '../lib/render.js';
+
+export interface ExtractOptions extends ConfigFlags {
+  date?: string;
+  dryRun: boolean;
+  force: boolean;
+  format: string;
+}
+
+function render(r: ExtractResult): string {
+  const lines: string[] = [];
+  const what = r.dryRun ? 'would read' : 'landed';
+  lines.push(
+    `${r.date}: ${what} ${r.records} record(s) from ${r.topic}` +
+      (r.dryRun
+        ? ''
+        : `; ${r.rejected} rejected, ${r.duplicates} duplicate(s) dropped; ${duration(r.elapsedMs)}, ${r.eventsPerSecond} events/s`) +
+      (r.dayClosed ? '' : ' (the day is still open: rerun it tomorrow for the rest)'),
+  );
+  if (r.records === 0)
+    lines.push(`no events on ${r.date}: an empty, complete manifest was written`);
+  lines.push(
+    table(
+      ['partition', 'start offset', 'end offset (excl.)', 'records'],
+      r.ranges.map((x) => [x.partition, x.startOffset, x.endOffset, x.records]),
+    ),
+  );
+  if (!r.dryRun) {
+    lines.push(
+      table(
+        ['output', 'rows', 'files', 'bytes'],
+        OUTPUTS.map((o) => [
+          o,
+          r.outputs[o].rows,
+          r.outputs[o].files.length,
+          bytes(r.outputs[o].bytes),
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Lands one UTC day of events in the lake (default: yesterday). */
+export async function extract(opts: ExtractOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const format = parseFormat(opts.format, ['table', 'json'] as const);
+  const date = opts.date ?? formatDate(Date.now() - 86_400_000);
+  const spin = await spinner(`extracting ${date} from ${config.topic}`);
+  let result: ExtractResult;
+  try {
+    result = await extractDate(config, {
+      date,
+      topic: config.topic,
+      base: config.base,
+      dryRun: opts.dryRun,
+      force: opts.force,
+      onProgress: (p) =>
+        spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),
+    });
+  } finally {
+    spin.stop();
+  }
+  if (result.rejected > 0) {
+    process.stderr.write(
+      `warning: ${result.rejected} record(s) of ${date} are not valid events; they are in ${config.base}/_rejected/date=${date}/ with their reasons\n`,
+    );
+  }
+  process.stdout.write(format === 'json' ? json(result) + '\n' : render(result));
+  return 0;
+}

@@ -1,0 +1,3 @@
+export async function verify(): Promise<number> {
+  return 1;
+}
