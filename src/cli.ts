@@ -240,6 +240,11 @@ export function createProgram(run: Runner = runCommand): Command {
         'replace an existing output even when the topic now holds fewer records',
         false,
       )
+      .option(
+        '--row-group-rows <n>',
+        'rows per Parquet row group (memory holds about one per output)',
+        '100000',
+      )
       .addOption(formatOption(['table', 'json'], 'table'))
       .action(action('extract')),
     'gamepipe extract --date 2026-11-27',

@@ -144,3 +144,72 @@ export function backgroundLoad(url: string, workers = 8): { stop: () => Promise<
     },
   };
 }
+
+/** A topic with CreateTime, for tests that place records on chosen days (the events topic uses LogAppendTime). */
+export async function createTimeTopic(prefix: string, partitions = 3): Promise<string> {
+  const { withAdmin } = await import('../src/lib/kafka.js');
+  const topic = uniqueName(prefix);
+  await withAdmin(stackConfig(), (admin) =>
+    admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: [{ name: 'message.timestamp.type', value: 'CreateTime' }],
+        },
+      ],
+      waitForLeaders: true,
+    }),
+  );
+  return topic;
+}
+
+/** Produces records as they are, with their own key and timestamp, in order. */
+export async function produceRaw(
+  topic: string,
+  records: Array<{ key: string | null; value: string | Buffer; timestampMs?: number }>,
+): Promise<void> {
+  const { createKafka } = await import('../src/lib/kafka.js');
+  const { HostPartitioner } = await import('../src/lib/partitioner.js');
+  const producer = createKafka({ brokers: stackConfig().brokers }).producer({
+    idempotent: true,
+    createPartitioner: HostPartitioner,
+  });
+  await producer.connect();
+  try {
+    for (let i = 0; i < records.length; i += 500) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.slice(i, i + 500).map((r) => ({
+          key: r.key,
+          value: r.value,
+          timestamp: r.timestampMs === undefined ? undefined : String(r.timestampMs),
+        })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** sha256 of every file under an HDFS directory, by name. */
+export async function checksums(dir: string): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const { WebHdfs } = await import('../src/lib/webhdfs.js');
+  const c = stackConfig();
+  const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
+  try {
+    const out: Record<string, string> = {};
+    if (!(await hdfs.stat(dir))) return out;
+    for (const f of await hdfs.listStatus(dir)) {
+      out[f.pathSuffix] = createHash('sha256')
+        .update(await hdfs.read(`${dir}/${f.pathSuffix}`))
+        .digest('hex');
+    }
+    return out;
+  } finally {
+    await hdfs.close();
+  }
+}

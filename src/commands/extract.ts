@@ -7,6 +7,7 @@ export interface ExtractOptions extends ConfigFlags {
   date?: string;
   dryRun: boolean;
   force: boolean;
+  rowGroupRows: string;
   format: string;
 }
 
@@ -58,6 +59,7 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       base: config.base,
       dryRun: opts.dryRun,
       force: opts.force,
+      rowGroupRows: Number(opts.rowGroupRows),
       onProgress: (p) =>
         spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),
     });

@@ -142,6 +142,12 @@ export async function extractDate(
 ): Promise<ExtractResult> {
   const t0 = performance.now();
   const { startMs } = parseDate(date);
+  if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) {
+    throw new GamepipeError(
+      ErrorCodes.usage,
+      `--row-group-rows must be a positive whole number, got ${rowGroupRows}`,
+    );
+  }
   if (startMs > now.getTime()) {
     throw new GamepipeError(
       ErrorCodes.dateInFuture,

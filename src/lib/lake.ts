@@ -72,6 +72,27 @@ export function formatDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** The dates a command was asked for: --date, or --from/--to, or undefined for all. */
+export function datesFromFlags(opts: {
+  date?: string;
+  from?: string;
+  to?: string;
+}): string[] | undefined {
+  if (opts.date && (opts.from || opts.to)) {
+    throw new GamepipeError(ErrorCodes.usage, 'give either --date or --from/--to, not both');
+  }
+  if (opts.date) {
+    parseDate(opts.date);
+    return [opts.date];
+  }
+  if (opts.from || opts.to) {
+    if (!opts.from || !opts.to)
+      throw new GamepipeError(ErrorCodes.usage, '--from and --to go together');
+    return dateRange(opts.from, opts.to);
+  }
+  return undefined;
+}
+
 /** Every date from `from` to `to`, inclusive. */
 export function dateRange(from: string, to: string): string[] {
   const a = parseDate(from).startMs;

@@ -1,0 +1,474 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { buildEvent, type EventKind } from '../../src/lib/events.js';
+import { manifestPath, outputDir, type Manifest } from '../../src/lib/lake.js';
+import { readColumns } from '../../src/lib/reader.js';
+import { WebHdfs } from '../../src/lib/webhdfs.js';
+import {
+  checksums,
+  createTimeTopic,
+  produceRaw,
+  runCli,
+  stackConfig,
+  uniqueName,
+} from '../helpers.js';
+
+const config = stackConfig();
+const DAYS = ['2026-11-20', '2026-11-21', '2026-11-22'];
+const PROVIDERS = ['comcast', 'att', 'google', 'frontier', 'cox', 'earthlink'];
+const ITEMS = ['sword', 'shield', 'helmet', 'knife', 'gauntlet'];
+
+interface Planted {
+  id: string;
+  day: string;
+  kind: EventKind;
+  value: string;
+  key: string;
+  ts: number;
+}
+
+/** n events on a day, at times spread over the day, in time order. */
+function dayOfEvents(day: string, n: number, seed: number): Planted[] {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  return Array.from({ length: n }, (_, i) => {
+    const ts = start + Math.floor(((i + 0.5) / n) * 86_400_000);
+    const kind: EventKind = (i + seed) % 4 === 0 ? 'join_guild' : 'purchase';
+    const host = `user${(i % 99) + 1}.${PROVIDERS[(i + seed) % 6]}.com`;
+    const e = buildEvent({
+      kind,
+      item: kind === 'purchase' ? ITEMS[(i * 7 + seed) % 5] : undefined,
+      headers: { Host: host, 'User-Agent': 'test', Accept: '*/*' },
+      metadata:
+        kind === 'purchase'
+          ? { price: 4.99, currency: 'USD', quantity: 1 + (i % 3) }
+          : { guild_id: 'g01', guild_name: 'Iron Wolves' },
+      now: new Date(ts),
+    });
+    return { id: e.event_id, day, kind, value: JSON.stringify(e), key: host, ts };
+  });
+}
+
+async function lakeIds(
+  base: string,
+  date: string,
+): Promise<{ purchases: string[]; join_guild: string[] }> {
+  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+  try {
+    const out = { purchases: [] as string[], join_guild: [] as string[] };
+    for (const o of ['purchases', 'join_guild'] as const) {
+      const dir = outputDir(base, o, date);
+      if (!(await hdfs.stat(dir))) continue;
+      for (const f of await hdfs.listStatus(dir)) {
+        if (!f.pathSuffix.endsWith('.parquet')) continue;
+        const { data } = await readColumns(hdfs, `${dir}/${f.pathSuffix}`, ['event_id']);
+        out[o].push(...Array.from(data.event_id as ArrayLike<string>));
+      }
+    }
+    return out;
+  } finally {
+    await hdfs.close();
+  }
+}
+
+async function manifest(base: string, date: string): Promise<Manifest | undefined> {
+  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+  try {
+    const s = await hdfs.stat(manifestPath(base, date));
+    return s
+      ? (JSON.parse((await hdfs.read(manifestPath(base, date))).toString()) as Manifest)
+      : undefined;
+  } finally {
+    await hdfs.close();
+  }
+}
+
+async function tree(path: string): Promise<string[]> {
+  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+  try {
+    if (!(await hdfs.stat(path))) return [];
+    return (await hdfs.list(path, { recursive: true })).map((e) => e.path.slice(path.length));
+  } finally {
+    await hdfs.close();
+  }
+}
+
+describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', function () {
+  this.timeout(300_000);
+  let topic: string;
+  let base: string;
+  const planted: Planted[] = [];
+  const extract = (date: string, ...extra: string[]) =>
+    runCli([
+      'extract',
+      '--date',
+      date,
+      '--topic',
+      topic,
+      '--base',
+      base,
+      '--format',
+      'json',
+      ...extra,
+    ]);
+
+  before(async () => {
+    topic = await createTimeTopic('gp-extract', 3);
+    base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
+    DAYS.forEach((d, i) => planted.push(...dayOfEvents(d, [300, 500, 200][i] as number, i)));
+    await produceRaw(
+      topic,
+      planted.map((p) => ({ key: p.key, value: p.value, timestampMs: p.ts })),
+    );
+  });
+
+  it('the middle day gives exact counts per type and none from its neighbours', async () => {
+    const res = await extract(DAYS[1] as string);
+    assert.equal(res.code, 0, res.stderr);
+    const r = JSON.parse(res.stdout) as {
+      records: number;
+      outputs: Record<string, { rows: number; files: unknown[] }>;
+      ranges: unknown[];
+      dayClosed: boolean;
+    };
+    const day = planted.filter((p) => p.day === DAYS[1]);
+    const purchases = day
+      .filter((p) => p.kind === 'purchase')
+      .map((p) => p.id)
+      .sort();
+    const guild = day
+      .filter((p) => p.kind === 'join_guild')
+      .map((p) => p.id)
+      .sort();
+    assert.equal(r.records, 500);
+    assert.equal(r.outputs.purchases?.rows, purchases.length);
+    assert.equal(r.outputs.join_guild?.rows, guild.length);
+    assert.equal(r.outputs._rejected?.rows, 0);
+    assert.equal(r.ranges.length, 3);
+    assert.equal(r.dayClosed, true);
+    const ids = await lakeIds(base, DAYS[1] as string);
+    assert.deepEqual(ids.purchases.sort(), purchases);
+    assert.deepEqual(ids.join_guild.sort(), guild);
+    const m = await manifest(base, DAYS[1] as string);
+    assert.equal(m?.records, 500);
+    assert.equal(m?.outputs.purchases.rows, purchases.length);
+    assert.equal(m?.outputs.purchases.files.length, 3, 'one file a partition');
+    for (const f of m?.outputs.purchases.files ?? [])
+      assert.match(f.name, /^events\+\d\+\d+\+\d+\.parquet$/);
+    assert.deepEqual(await tree(`${base}/_staging`), []);
+  });
+
+  it('a rerun is byte-identical', async () => {
+    const before = {
+      p: await checksums(outputDir(base, 'purchases', DAYS[1] as string)),
+      g: await checksums(outputDir(base, 'join_guild', DAYS[1] as string)),
+    };
+    assert.equal(Object.keys(before.p).length, 3);
+    const res = await extract(DAYS[1] as string);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(await checksums(outputDir(base, 'purchases', DAYS[1] as string)), before.p);
+    assert.deepEqual(await checksums(outputDir(base, 'join_guild', DAYS[1] as string)), before.g);
+  });
+
+  it('kill -9 at any point leaves the previous complete output or none; the rerun is exact and leaves no staging', async () => {
+    const date = DAYS[1] as string;
+    // small row groups, so a crash can hit between two of them; the same setting for every run
+    const small = ['--row-group-rows', '50'];
+    assert.equal((await extract(date, ...small)).code, 0);
+    const good = {
+      p: await checksums(outputDir(base, 'purchases', date)),
+      g: await checksums(outputDir(base, 'join_guild', date)),
+    };
+    for (const point of [
+      'row-group',
+      'file-closed',
+      'staged',
+      'published-purchases',
+      'published-join_guild',
+      'published-_rejected',
+    ]) {
+      const crashed = await runCli(
+        ['extract', '--date', date, '--topic', topic, '--base', base, ...small],
+        { env: { GAMEPIPE_TEST_CRASH_AT: point } },
+      );
+      assert.notEqual(crashed.code, 0, `${point}: the run was killed`);
+      // at the final paths: each output is the previous complete one or absent, never a part
+      for (const [o, want] of [
+        ['purchases', good.p],
+        ['join_guild', good.g],
+      ] as const) {
+        const now = await checksums(outputDir(base, o, date));
+        assert.ok(
+          Object.keys(now).length === 0 || JSON.stringify(now) === JSON.stringify(want),
+          `${point}: ${o} holds ${Object.keys(now).length} file(s) that differ from the complete output`,
+        );
+      }
+      const m = await manifest(base, date);
+      if (point.startsWith('published'))
+        assert.equal(m, undefined, `${point}: no manifest while publishing`);
+      const rerun = await extract(date, ...small);
+      assert.equal(rerun.code, 0, `${point}: rerun: ${rerun.stderr}`);
+      assert.deepEqual(
+        await checksums(outputDir(base, 'purchases', date)),
+        good.p,
+        `${point}: rerun output`,
+      );
+      assert.deepEqual(
+        await checksums(outputDir(base, 'join_guild', date)),
+        good.g,
+        `${point}: rerun output`,
+      );
+      assert.deepEqual(await tree(`${base}/_staging`), [], `${point}: staging left`);
+      assert.deepEqual(await tree(`${base}/_trash`), [], `${point}: trash left`);
+      assert.equal((await manifest(base, date))?.records, 500);
+    }
+  });
+
+  it('garbage records land in _rejected with their reasons; good ones of the day land; duplicates are kept once', async () => {
+    const day = '2026-11-23';
+    const t = Date.parse(`${day}T12:00:00Z`);
+    const good = dayOfEvents(day, 20, 5);
+    const dup = good[3] as Planted;
+    const garbage: Array<[string | Buffer, string]> = [
+      ['this is not json', 'not JSON'],
+      [Buffer.from([0xff, 0xfe, 0x00, 0x01]), 'not JSON'],
+      ['[1,2,3]', 'not a JSON object'],
+      [
+        '{"event_type":"dance","event_id":"x","timestamp":"2026-11-23T12:00:00Z"}',
+        'unknown event_type',
+      ],
+      [
+        '{"event_type":"join_guild","timestamp":"2026-11-23T12:00:00Z"}',
+        'missing or invalid event_id',
+      ],
+      [
+        '{"event_type":"knife purchased","event_id":"y","timestamp":"yesterday"}',
+        'missing or invalid timestamp',
+      ],
+      [
+        '{"event_type":"knife purchased","event_id":"z","timestamp":"2026-11-23T12:00:00Z","price":"free"}',
+        'price must be',
+      ],
+      [
+        '{"event_type":"join_guild","event_id":"w","timestamp":"2026-11-23T12:00:00Z","Host":42}',
+        'Host must be a string',
+      ],
+    ];
+    await produceRaw(topic, [
+      ...good.map((p) => ({ key: p.key, value: p.value, timestampMs: t })),
+      ...garbage.map(([value], i) => ({ key: `junk${i}`, value, timestampMs: t + 1 })),
+      { key: dup.key, value: dup.value, timestampMs: t + 2 },
+    ]);
+    const res = await extract(day);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /warning: 8 record\(s\) of 2026-11-23 are not valid events/);
+    const r = JSON.parse(res.stdout) as {
+      rejected: number;
+      duplicates: number;
+      outputs: Record<string, { rows: number }>;
+    };
+    assert.equal(r.rejected, 8);
+    assert.equal(r.duplicates, 1);
+    assert.equal((r.outputs.purchases?.rows ?? 0) + (r.outputs.join_guild?.rows ?? 0), 20);
+    const ids = await lakeIds(base, day);
+    assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), good.map((g) => g.id).sort());
+    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+    try {
+      const dir = outputDir(base, '_rejected', day);
+      const reasons: string[] = [];
+      const raws: string[] = [];
+      for (const f of await hdfs.listStatus(dir)) {
+        const { data } = await readColumns(hdfs, `${dir}/${f.pathSuffix}`, [
+          'reason',
+          'raw',
+          'kafka_offset',
+        ]);
+        reasons.push(...Array.from(data.reason as ArrayLike<string>));
+        raws.push(...Array.from(data.raw as ArrayLike<string>));
+      }
+      assert.equal(reasons.length, 8);
+      for (const [value, reason] of garbage) {
+        if (typeof value === 'string') {
+          const i = raws.indexOf(value);
+          assert.ok(i >= 0, `rejected record ${value} is kept raw`);
+          assert.ok(
+            reasons[i]?.startsWith(reason),
+            `${value}: reason ${reasons[i]} starts with ${reason}`,
+          );
+        }
+      }
+    } finally {
+      await hdfs.close();
+    }
+  });
+
+  it('an empty day writes an empty, complete manifest and says so', async () => {
+    const res = await runCli(['extract', '--date', '2026-11-10', '--topic', topic, '--base', base]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /no events on 2026-11-10: an empty, complete manifest was written/);
+    const m = await manifest(base, '2026-11-10');
+    assert.equal(m?.records, 0);
+    assert.deepEqual(m?.outputs.purchases, { rows: 0, files: [] });
+  });
+
+  it('--dry-run prints ranges and counts and writes nothing', async () => {
+    const res = await extract(DAYS[2] as string, '--dry-run');
+    assert.equal(res.code, 0, res.stderr);
+    const r = JSON.parse(res.stdout) as { records: number; dryRun: boolean };
+    assert.deepEqual([r.records, r.dryRun], [200, true]);
+    assert.equal(await manifest(base, DAYS[2] as string), undefined);
+    assert.deepEqual(await tree(outputDir(base, 'purchases', DAYS[2] as string)), []);
+  });
+
+  it('pyarrow and DuckDB read the files with the expected columns and types', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gp-read-'));
+    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+    try {
+      for (const o of ['purchases', 'join_guild'] as const) {
+        const src = outputDir(base, o, DAYS[1] as string);
+        const dst = join(dir, o, `date=${DAYS[1]}`);
+        mkdirSync(dst, { recursive: true });
+        for (const f of await hdfs.listStatus(src))
+          writeFileSync(join(dst, f.pathSuffix), await hdfs.read(`${src}/${f.pathSuffix}`));
+      }
+    } finally {
+      await hdfs.close();
+    }
+    const py = execFileSync(
+      'python3',
+      [
+        '-c',
+        `import json, sys, pyarrow.dataset as ds
+out = {}
+for o in ['purchases', 'join_guild']:
+    t = ds.dataset(sys.argv[1] + '/' + o, format='parquet', partitioning='hive').to_table()
+    out[o] = {'rows': t.num_rows, 'types': {f.name: str(f.type) for f in t.schema}}
+print(json.dumps(out))`,
+        dir,
+      ],
+      { encoding: 'utf8' },
+    );
+    const arrow = JSON.parse(py) as Record<string, { rows: number; types: Record<string, string> }>;
+    const p = arrow.purchases as { rows: number; types: Record<string, string> };
+    const day = planted.filter((x) => x.day === DAYS[1]);
+    assert.equal(p.rows, day.filter((x) => x.kind === 'purchase').length);
+    assert.deepEqual(
+      [
+        p.types.event_id,
+        p.types.event_type,
+        p.types.timestamp,
+        p.types.Host,
+        p.types['User-Agent'],
+        p.types.Accept,
+        p.types.item,
+        p.types.price,
+        p.types.currency,
+        p.types.quantity,
+        p.types.kafka_partition,
+        p.types.kafka_offset,
+        p.types.kafka_timestamp,
+      ],
+      [
+        'string',
+        'string',
+        'timestamp[ms, tz=UTC]',
+        'string',
+        'string',
+        'string',
+        'string',
+        'double',
+        'string',
+        'int32',
+        'int32',
+        'int64',
+        'timestamp[ms, tz=UTC]',
+      ],
+    );
+    assert.ok(p.types.date, 'the Hive folder gives a date column');
+    assert.equal(arrow.join_guild?.types.guild_id, 'string');
+
+    const duck = await DuckDBInstance.create(':memory:');
+    const conn = await duck.connect();
+    try {
+      const described = await conn.runAndReadAll(
+        `DESCRIBE SELECT * FROM read_parquet('${dir}/purchases/*/*.parquet', hive_partitioning = true)`,
+      );
+      const types = Object.fromEntries(
+        described.getRowObjects().map((r) => [String(r.column_name), String(r.column_type)]),
+      );
+      assert.equal(types.timestamp, 'TIMESTAMP WITH TIME ZONE');
+      assert.equal(types.price, 'DOUBLE');
+      assert.equal(types.quantity, 'INTEGER');
+      assert.equal(types.kafka_offset, 'BIGINT');
+      assert.equal(types.event_type, 'VARCHAR');
+      const counted = await conn.runAndReadAll(
+        `SELECT event_type, count(*) AS n FROM read_parquet('${dir}/purchases/*/*.parquet', hive_partitioning = true) GROUP BY 1 ORDER BY 1`,
+      );
+      const total = counted.getRowObjects().reduce((n, r) => n + Number(r.n), 0);
+      assert.equal(total, p.rows);
+    } finally {
+      conn.closeSync();
+    }
+  });
+
+  it('bad dates and a base that is a file give their coded errors', async () => {
+    const future = await runCli([
+      'extract',
+      '--date',
+      '2099-01-01',
+      '--topic',
+      topic,
+      '--base',
+      base,
+    ]);
+    assert.equal(future.code, 1);
+    assert.match(future.stderr, /^gamepipe: error GP_DATE_IN_FUTURE: /);
+    const bad = await runCli(['extract', '--date', '2026-02-30', '--topic', topic, '--base', base]);
+    assert.match(bad.stderr, /^gamepipe: error GP_BAD_DATE: "2026-02-30" is not a date/);
+    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+    const file = `${base}-file`;
+    await hdfs.create(file, 'not a directory', { overwrite: true });
+    await hdfs.close();
+    const onFile = await runCli([
+      'extract',
+      '--date',
+      DAYS[0] as string,
+      '--topic',
+      topic,
+      '--base',
+      file,
+    ]);
+    assert.equal(onFile.code, 1);
+    assert.match(
+      onFile.stderr,
+      new RegExp(`^gamepipe: error GP_HDFS_NOT_DIRECTORY: the lake base ${file} is a file`),
+    );
+    const noKafka = await runCli([
+      'extract',
+      '--date',
+      DAYS[0] as string,
+      '--topic',
+      topic,
+      '--base',
+      base,
+      '--brokers',
+      '127.0.0.1:1',
+    ]);
+    assert.match(noKafka.stderr, /^gamepipe: error GP_KAFKA_UNAVAILABLE: /);
+    const noHdfs = await runCli([
+      'extract',
+      '--date',
+      DAYS[0] as string,
+      '--topic',
+      topic,
+      '--base',
+      base,
+      '--webhdfs-url',
+      'http://127.0.0.1:1',
+    ]);
+    assert.match(noHdfs.stderr, /^gamepipe: error GP_HDFS_UNAVAILABLE: /);
+  });
+});
