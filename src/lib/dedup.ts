@@ -2,8 +2,8 @@
  * A set of 64-bit fingerprints of event ids in an open-addressing table of typed arrays: 8 bytes
  * an id instead of the ~80 a JavaScript Set of strings costs, and a size fixed up front so a
  * bigger day does not need more memory (the table doubles only past 60 % load, at 5 M ids by
- * default). A UUID's fingerprint is 64 of its random bits; any other id is hashed. Two different
- * ids share a fingerprint with probability about n²/2⁶⁵ (7·10⁻⁷ for 5 M ids a day).
+ * default). Two different ids share a fingerprint with probability about n²/2⁶⁵ (7·10⁻⁷ for 5 M
+ * ids a day).
  */
 export class FingerprintSet {
   private hi: Uint32Array;
@@ -53,17 +53,8 @@ export class FingerprintSet {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
+/** Two independent 32-bit hashes of the id (FNV-1a and a murmur-style mix): 64 bits. */
 function fingerprint(id: string): [number, number] {
-  if (id.length === 36 && UUID.test(id)) {
-    // the last 16 hex digits hold 62 random bits of a v4 UUID; the first 8 add 32 more
-    return [
-      parseInt(id.slice(0, 8), 16) ^ (parseInt(id.slice(19, 23), 16) << 16),
-      parseInt(id.slice(28, 36), 16) ^ (parseInt(id.slice(24, 28), 16) << 16),
-    ];
-  }
-  // FNV-1a and a murmur-style mix, two independent 32-bit hashes
   let a = 0x811c9dc5;
   let b = 0x9747b28c ^ id.length;
   for (let i = 0; i < id.length; i++) {

@@ -98,27 +98,40 @@ function crashPoint(name: string): void {
   if (process.env.GAMEPIPE_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
 }
 
-function row(
+/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
+function appendEvent(
+  buffer: ColumnBuffer,
   kind: EventKind,
   e: GameEvent,
   tsMs: number,
   partition: number,
   offset: number,
   kafkaTs: number,
-): Array<string | number | bigint | null> {
-  const head = [e.event_id, e.event_type, tsMs, e.Host, e['User-Agent'] ?? null, e.Accept ?? null];
-  const tail = [e.schema_version, partition, BigInt(offset), kafkaTs];
-  return kind === 'purchase'
-    ? [
-        ...head,
-        e.item ?? null,
-        e.price ?? null,
-        e.currency ?? null,
-        e.quantity ?? null,
-        e.user_id ?? null,
-        ...tail,
-      ]
-    : [...head, e.guild_id ?? null, e.guild_name ?? null, e.user_id ?? null, ...tail];
+): void {
+  const d = buffer.data;
+  let i = 0;
+  const put = (v: string | number | bigint | null): void => void (d[i++] as unknown[]).push(v);
+  put(e.event_id);
+  put(e.event_type);
+  put(tsMs);
+  put(e.Host);
+  put(e['User-Agent'] ?? null);
+  put(e.Accept ?? null);
+  if (kind === 'purchase') {
+    put(e.item ?? null);
+    put(e.price ?? null);
+    put(e.currency ?? null);
+    put(e.quantity ?? null);
+  } else {
+    put(e.guild_id ?? null);
+    put(e.guild_name ?? null);
+  }
+  put(e.user_id ?? null);
+  put(e.schema_version);
+  put(partition);
+  put(BigInt(offset));
+  put(kafkaTs);
+  buffer.rows++;
 }
 
 /**
@@ -356,8 +369,14 @@ async function readDay(
         result.duplicates++;
       } else {
         const s = sink(parsed.kind === 'purchase' ? 'purchases' : 'join_guild');
-        s.buffer.push(
-          row(parsed.kind, parsed.event, parsed.timestampMs, range.partition, offset, kafkaTs),
+        appendEvent(
+          s.buffer,
+          parsed.kind,
+          parsed.event,
+          parsed.timestampMs,
+          range.partition,
+          offset,
+          kafkaTs,
         );
       }
       for (const o of OUTPUTS) {

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { snappyCompress } from 'hysnappy';
 import type { WebHdfs } from './webhdfs.js';
 
 type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
@@ -10,15 +11,17 @@ export interface ColumnSpec {
   name: string;
   kind: ColumnKind;
   required?: boolean;
+  /** Min/max statistics; off for ids and free text, where they cost time and prune nothing. */
+  stats?: boolean;
 }
 
 /** The columns of each output, in file order. */
 export const COMMON_HEAD: ColumnSpec[] = [
-  { name: 'event_id', kind: 'string', required: true },
+  { name: 'event_id', kind: 'string', required: true, stats: false },
   { name: 'event_type', kind: 'string', required: true },
   { name: 'timestamp', kind: 'timestamp', required: true },
   { name: 'Host', kind: 'string' },
-  { name: 'User-Agent', kind: 'string' },
+  { name: 'User-Agent', kind: 'string', stats: false },
   { name: 'Accept', kind: 'string' },
 ];
 export const COMMON_TAIL: ColumnSpec[] = [
@@ -34,7 +37,7 @@ export const PURCHASE_COLUMNS: ColumnSpec[] = [
   { name: 'price', kind: 'double' },
   { name: 'currency', kind: 'string' },
   { name: 'quantity', kind: 'int32' },
-  { name: 'user_id', kind: 'string' },
+  { name: 'user_id', kind: 'string', stats: false },
   ...COMMON_TAIL,
 ];
 
@@ -42,7 +45,7 @@ export const GUILD_COLUMNS: ColumnSpec[] = [
   ...COMMON_HEAD,
   { name: 'guild_id', kind: 'string' },
   { name: 'guild_name', kind: 'string' },
-  { name: 'user_id', kind: 'string' },
+  { name: 'user_id', kind: 'string', stats: false },
   ...COMMON_TAIL,
 ];
 
@@ -52,8 +55,8 @@ export const REJECTED_COLUMNS: ColumnSpec[] = [
   { name: 'kafka_timestamp', kind: 'timestamp', required: true },
   { name: 'key', kind: 'string' },
   { name: 'reason', kind: 'string', required: true },
-  { name: 'raw', kind: 'string', required: true },
-  { name: 'raw_bytes', kind: 'binary', required: true },
+  { name: 'raw', kind: 'string', required: true, stats: false },
+  { name: 'raw_bytes', kind: 'binary', required: true, stats: false },
 ];
 
 function schemaElement({ name, kind, required }: ColumnSpec): SchemaElement {
@@ -96,7 +99,8 @@ type Cell = string | number | bigint | Uint8Array | null;
 /** Rows collected column by column until a row group is full. */
 export class ColumnBuffer {
   readonly columns: ColumnSpec[];
-  private data: Cell[][];
+  /** One array per column, in column order; append to all of them, then count the row. */
+  data: Cell[][];
   rows = 0;
 
   constructor(columns: ColumnSpec[]) {
@@ -111,8 +115,12 @@ export class ColumnBuffer {
   }
 
   /** The collected columns, handed to the writer; the buffer starts empty again. */
-  take(): Array<{ name: string; data: Cell[] }> {
-    const out = this.columns.map((c, i) => ({ name: c.name, data: this.data[i] as Cell[] }));
+  take(): Array<{ name: string; data: Cell[]; statistics: boolean }> {
+    const out = this.columns.map((c, i) => ({
+      name: c.name,
+      data: this.data[i] as Cell[],
+      statistics: c.stats !== false,
+    }));
     this.data = this.columns.map(() => []);
     this.rows = 0;
     return out;
@@ -158,6 +166,7 @@ export class HdfsParquetFile {
     this.writer = new ParquetWriter({
       writer: bytes,
       schema: parquetSchema(columns),
+      compressors: { SNAPPY: snappyCompress },
       // no time or host in the file: a rerun writes the same bytes
       createdBy: 'gamepipe (hyparquet-writer)',
     });
