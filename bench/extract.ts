@@ -34,7 +34,11 @@ async function fillTopic(n: number): Promise<string> {
           topic,
           numPartitions: 3,
           replicationFactor: 1,
-          configEntries: [{ name: 'message.timestamp.type', value: 'CreateTime' }],
+          configEntries: [
+            { name: 'message.timestamp.type', value: 'CreateTime' },
+            // records are stamped days or weeks back: time-based retention must not delete them
+            { name: 'retention.ms', value: '-1' },
+          ],
         },
       ],
       waitForLeaders: true,
@@ -46,7 +50,18 @@ async function fillTopic(n: number): Promise<string> {
   await producer.connect();
   let i = 0;
   let batch: Array<{ key: string; value: string; timestamp: string }> = [];
-  for (const burst of planRun({ n, seed: 'bench', maxConcurrency: 8, batch: 500 })) {
+  // planned in chunks, so a big run does not hold every planned request at once
+  const chunks = function* () {
+    for (let done = 0; done < n; done += 100_000) {
+      yield* planRun({
+        n: Math.min(100_000, n - done),
+        seed: `bench-${done}`,
+        maxConcurrency: 8,
+        batch: 500,
+      });
+    }
+  };
+  for (const burst of chunks()) {
     for (const req of burst.requests) {
       for (const e of req.events) {
         const ts = dayStart + Math.floor((i++ / n) * 86_400_000);

@@ -20,6 +20,8 @@ const COMMANDS: Record<string, Loader> = {
   generate: async () => (await import('./commands/generate.js')).generate,
   extract: async () => (await import('./commands/extract.js')).extract,
   verify: async () => (await import('./commands/verify.js')).verify,
+  report: async () => (await import('./commands/report.js')).report,
+  demo: async () => (await import('./commands/demo.js')).demo,
 };
 
 /** The function behind a command name, e.g. 'topic create'. */
@@ -265,6 +267,79 @@ export function createProgram(run: Runner = runCommand): Command {
       .action(action('verify')),
     'gamepipe verify --ledger ledger.jsonl --date 2026-11-27',
   );
+
+  example(
+    program
+      .command('demo')
+      .description(
+        'the whole pipeline once: up, serve, generate with a ledger, extract today, verify, reports',
+      )
+      .option('--events <n>', 'how many events to generate', '3000')
+      .option('--out <file>', 'where to write the HTML report', 'gamepipe-report.html')
+      .action(action('demo')),
+    'npm run demo',
+  );
+
+  const reportCmd = program
+    .command('report')
+    .description('answer the business questions from the lake: events, hosts, daily, items, users');
+  example(reportCmd, 'gamepipe report events --from 2026-11-20 --to 2026-11-27');
+  const reports: Array<[string, string, string]> = [
+    [
+      'events',
+      'Q1: the most popular events (count and share per event_type)',
+      'gamepipe report events --format markdown',
+    ],
+    [
+      'hosts',
+      'Q2: internet providers of the players and the most popular events on each',
+      'gamepipe report hosts --providers comcast,att,cox',
+    ],
+    [
+      'daily',
+      'per day: events by type, provider shares, change, and a drift flag where the mix moved',
+      'gamepipe report daily --threshold 0.05 --fail-on-drift',
+    ],
+    [
+      'items',
+      'units and revenue per item (where purchases carry a price)',
+      'gamepipe report items --format csv --out items.csv',
+    ],
+    [
+      'users',
+      'daily active players (distinct Host)',
+      'gamepipe report users --from 2026-11-01 --to 2026-11-30',
+    ],
+    ['all', 'every report', 'gamepipe report all --format html --out report.html'],
+  ];
+  for (const [name, description, ex] of reports) {
+    example(
+      reportCmd
+        .command(name)
+        .description(description)
+        .option('--date <YYYY-MM-DD>', 'one date')
+        .option('--from <YYYY-MM-DD>', 'first date of a range')
+        .option('--to <YYYY-MM-DD>', 'last date of a range')
+        .addOption(formatOption(['table', 'json', 'csv', 'markdown', 'html'], 'table'))
+        .option('--out <file>', 'write to a file (html: default gamepipe-report.html)')
+        .option(
+          '--providers <list>',
+          'providers to match Host against (default: comcast,att,google,frontier,cox,earthlink)',
+        )
+        .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
+        .option(
+          '--threshold <x>',
+          'daily: smallest move of a mix (0..1, total variation distance) to flag',
+          '0.05',
+        )
+        .option('--fail-on-drift', 'daily: exit 3 when a day is flagged', false)
+        .action(async (...args: unknown[]) => {
+          const cmd = args[args.length - 1] as Command;
+          await run('report', { ...cmd.optsWithGlobals(), report: name });
+        }),
+      ex,
+    );
+  }
 
   return program;
 }

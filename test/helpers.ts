@@ -156,7 +156,11 @@ export async function createTimeTopic(prefix: string, partitions = 3): Promise<s
           topic,
           numPartitions: partitions,
           replicationFactor: 1,
-          configEntries: [{ name: 'message.timestamp.type', value: 'CreateTime' }],
+          configEntries: [
+            { name: 'message.timestamp.type', value: 'CreateTime' },
+            // records are stamped days or weeks back: time-based retention must not delete them
+            { name: 'retention.ms', value: '-1' },
+          ],
         },
       ],
       waitForLeaders: true,

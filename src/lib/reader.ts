@@ -1,4 +1,5 @@
 import { parquetMetadata, parquetRead } from 'hyparquet';
+import { snappyUncompress } from 'hysnappy';
 import { ErrorCodes, GamepipeError } from './errors.js';
 import type { WebHdfs } from './webhdfs.js';
 
@@ -30,6 +31,7 @@ export async function readColumns(
     await parquetRead({
       file,
       columns: wanted,
+      compressors: { SNAPPY: snappyUncompress },
       onChunk: ({ columnName, columnData, rowStart }) => {
         parts[columnName]?.push({ start: rowStart, data: columnData });
       },

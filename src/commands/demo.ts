@@ -1,0 +1,55 @@
+import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { writeOutput } from '../lib/output.js';
+import { duration, renderReports, spinner, table } from '../lib/render.js';
+
+export interface DemoOptions extends ConfigFlags {
+  events: string;
+  out: string;
+}
+
+/** The pipeline end to end, each step timed; writes the HTML report. */
+export async function demo(opts: DemoOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const { runDemo } = await import('../lib/demo.js');
+  const { chartSvg } = await import('../lib/charts.js');
+  const spin = await spinner('starting');
+  let res;
+  try {
+    res = await runDemo(config, {
+      events: Number(opts.events),
+      onStep: (s) =>
+        typeof s === 'string'
+          ? spin.text(`${s}...`)
+          : process.stderr.write(`✔ ${s.name} (${duration(s.ms)}): ${s.summary}\n`),
+    });
+  } finally {
+    spin.stop();
+  }
+  const [events, hosts] = [
+    res.reports.find((r) => r.name === 'events'),
+    res.reports.find((r) => r.name === 'hosts'),
+  ];
+  process.stdout.write(
+    renderReports(
+      [events, hosts].filter((r) => r !== undefined),
+      'table',
+    ),
+  );
+  await writeOutput(
+    opts.out,
+    renderReports(res.reports, 'html', (r) =>
+      (res.reports.find((x) => x.name === r.name)?.charts ?? []).map(chartSvg),
+    ),
+  );
+  process.stdout.write(
+    '\n' +
+      table(
+        ['step', 'took', 'result'],
+        res.steps.map((s) => [s.name, duration(s.ms), s.summary]),
+      ) +
+      `\n\nThe HTML report (every report, with charts) is in ${opts.out}\n` +
+      `The ledger of acknowledged events is ${res.ledger}\n` +
+      'The stack keeps running: `npx gamepipe status` shows it, `npx gamepipe down` stops it (`--purge` deletes its data).\n',
+  );
+  return res.verify.ok ? 0 : 1;
+}

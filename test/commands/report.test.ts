@@ -1,0 +1,354 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { buildEvent, type EventKind } from '../../src/lib/events.js';
+import { prng } from '../../src/lib/generator.js';
+import { outputDir } from '../../src/lib/lake.js';
+import { WebHdfs } from '../../src/lib/webhdfs.js';
+import { createTimeTopic, produceRaw, ROOT, runCli, stackConfig, uniqueName } from '../helpers.js';
+
+const config = stackConfig();
+const DAYS = ['2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04'];
+const PROVIDERS = ['comcast', 'att', 'google', 'frontier', 'cox', 'earthlink'];
+const ITEMS = ['sword', 'shield', 'helmet', 'knife', 'gauntlet'];
+const PRICE: Record<string, number> = {
+  sword: 12.99,
+  shield: 9.99,
+  helmet: 7.49,
+  knife: 4.99,
+  gauntlet: 6.49,
+};
+
+interface Planted {
+  day: string;
+  type: string;
+  host: string;
+  provider: string;
+  item?: string;
+  price?: number;
+  quantity?: number;
+}
+
+function pick<T>(rand: () => number, values: T[], weights: number[]): T {
+  let u = rand() * weights.reduce((s, w) => s + w, 0);
+  for (let i = 0; i < values.length; i++) {
+    u -= weights[i] as number;
+    if (u < 0) return values[i] as T;
+  }
+  return values[values.length - 1] as T;
+}
+
+/** Four days of the same mix, except the last, whose provider mix is shifted on purpose. */
+function plant(): Planted[] {
+  const rand = prng('report-test');
+  const out: Planted[] = [];
+  DAYS.forEach((day, d) => {
+    const weights =
+      d === 3 ? [0.6, 0.08, 0.08, 0.08, 0.08, 0.08] : [0.2, 0.15, 0.1, 0.1, 0.225, 0.225];
+    for (let i = 0; i < 1500; i++) {
+      const provider = pick(rand, PROVIDERS, weights);
+      const host = `user${1 + Math.floor(rand() * 99)}.${provider}.com`;
+      if (rand() < 0.3) {
+        out.push({ day, type: 'join_guild', host, provider });
+      } else {
+        const item = pick(rand, ITEMS, [0.18, 0.2, 0.2, 0.3, 0.12]);
+        const priced = rand() < 0.8;
+        out.push({
+          day,
+          type: `${item} purchased`,
+          host,
+          provider,
+          item,
+          price: priced ? PRICE[item] : undefined,
+          quantity: rand() < 0.7 ? undefined : 2,
+        });
+      }
+    }
+  });
+  // provider matching by whole label: these count as comcast and as other (first, so record
+  // times stay in order, as LogAppendTime keeps them)
+  out.unshift(
+    {
+      day: DAYS[0] as string,
+      type: 'join_guild',
+      host: 'seattle.comcast.net',
+      provider: 'comcast',
+    },
+    { day: DAYS[0] as string, type: 'join_guild', host: 'matter.example.com', provider: 'other' },
+  );
+  return out;
+}
+
+function tally<T>(items: T[], key: (t: T) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const x of items) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
+  return m;
+}
+
+const sorted = (m: Map<string, number>): Array<[string, number]> =>
+  [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+
+describe('report: the business questions from the lake (real stack)', function () {
+  this.timeout(300_000);
+  const planted = plant();
+  let base: string;
+  const report = (...args: string[]) => runCli(['report', ...args, '--base', base]);
+
+  before(async () => {
+    const topic = await createTimeTopic('gp-report', 3);
+    base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
+    const seen = new Map<string, number>();
+    await produceRaw(
+      topic,
+      planted.map((p) => {
+        const k = (seen.get(p.day) ?? 0) + 1;
+        seen.set(p.day, k);
+        const ts = Date.parse(`${p.day}T00:00:00Z`) + k * 10_000;
+        const kind: EventKind = p.type === 'join_guild' ? 'join_guild' : 'purchase';
+        const metadata: Record<string, unknown> = {};
+        if (p.price !== undefined) metadata.price = p.price;
+        if (p.quantity !== undefined) metadata.quantity = p.quantity;
+        const e = buildEvent({
+          kind,
+          item: p.item,
+          headers: { Host: p.host, Accept: '*/*' },
+          metadata,
+          now: new Date(ts),
+        });
+        return { key: p.host, value: JSON.stringify(e), timestampMs: ts };
+      }),
+    );
+    for (const d of DAYS) {
+      const res = await runCli(['extract', '--date', d, '--topic', topic, '--base', base]);
+      assert.equal(res.code, 0, res.stderr);
+    }
+  });
+
+  it('events (Q1): exact counts and shares, most popular first, ties by name, in every format', async () => {
+    const want = sorted(tally(planted, (p) => p.type));
+    const res = await report('events', '--format', 'json');
+    assert.equal(res.code, 0, res.stderr);
+    const j = JSON.parse(res.stdout) as {
+      total: number;
+      events: Array<{ event_type: string; events: number; share: number }>;
+      dates: string[];
+    };
+    assert.equal(j.total, planted.length);
+    assert.deepEqual(j.dates, DAYS);
+    assert.deepEqual(
+      j.events.map((e) => [e.event_type, e.events]),
+      want,
+    );
+    assert.ok(Math.abs((j.events[0]?.share ?? 0) - (want[0]?.[1] ?? 0) / planted.length) < 1e-4);
+
+    const csv = await report('events', '--format', 'csv');
+    const lines = csv.stdout.trim().split('\n');
+    assert.equal(lines[0], 'event_type,events,share');
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(',').slice(0, 2)),
+      want.map(([k, n]) => [k, String(n)]),
+    );
+    const md = await report('events', '--format', 'markdown');
+    for (const [k, n] of want) assert.match(md.stdout, new RegExp(`\\| ${k} \\| ${n} \\| `));
+    const table = await report('events');
+    for (const [k, n] of want) assert.match(table.stdout, new RegExp(`│ ${k} +│ ${n} +│`));
+    const one = await report('events', '--date', DAYS[1] as string, '--format', 'json');
+    assert.equal(
+      (JSON.parse(one.stdout) as { total: number }).total,
+      planted.filter((p) => p.day === DAYS[1]).length,
+    );
+  });
+
+  it('hosts (Q2): providers by whole label, with events, players and the most popular event', async () => {
+    const res = await report('hosts', '--format', 'json');
+    assert.equal(res.code, 0, res.stderr);
+    const j = JSON.parse(res.stdout) as {
+      providers: Array<{
+        provider: string;
+        events: number;
+        players: number;
+        most_popular_event: string;
+      }>;
+      matrix: Record<string, Record<string, number>>;
+    };
+    const byProvider = sorted(tally(planted, (p) => p.provider));
+    assert.deepEqual(
+      j.providers.map((p) => [p.provider, p.events]),
+      byProvider,
+    );
+    for (const p of j.providers) {
+      const mine = planted.filter((x) => x.provider === p.provider);
+      assert.equal(p.players, new Set(mine.map((x) => x.host)).size, p.provider);
+      assert.equal(p.most_popular_event, sorted(tally(mine, (x) => x.type))[0]?.[0], p.provider);
+      for (const [type, n] of tally(mine, (x) => x.type))
+        assert.equal(j.matrix[p.provider]?.[type], n);
+    }
+    assert.equal(j.providers.find((p) => p.provider === 'other')?.events, 1);
+    const custom = await report('hosts', '--providers', 'att,cox', '--format', 'json');
+    const c = JSON.parse(custom.stdout) as {
+      providers: Array<{ provider: string; events: number }>;
+    };
+    assert.deepEqual(c.providers.map((p) => p.provider).sort(), ['att', 'cox', 'other']);
+  });
+
+  it('daily: flags the day whose provider mix was shifted, not the days of the same mix; --fail-on-drift exits 3', async () => {
+    const res = await report('daily', '--format', 'json');
+    assert.equal(res.code, 0, res.stderr);
+    const j = JSON.parse(res.stdout) as {
+      days: Array<{
+        date: string;
+        events: number;
+        drift: boolean;
+        provider_mix_test: { distance: number } | null;
+      }>;
+    };
+    assert.deepEqual(
+      j.days.map((d) => [d.date, d.drift]),
+      [
+        [DAYS[0], false],
+        [DAYS[1], false],
+        [DAYS[2], false],
+        [DAYS[3], true],
+      ],
+    );
+    assert.deepEqual(
+      j.days.map((d) => d.events),
+      DAYS.map((d) => planted.filter((p) => p.day === d).length),
+    );
+    const fail = await report('daily', '--fail-on-drift');
+    assert.equal(fail.code, 3);
+    assert.match(fail.stdout, /DRIFT \(provider mix\)/);
+    const calm = await report(
+      'daily',
+      '--fail-on-drift',
+      '--from',
+      DAYS[0] as string,
+      '--to',
+      DAYS[2] as string,
+    );
+    assert.equal(calm.code, 0, calm.stdout);
+  });
+
+  it('items and users: units, revenue and daily active players', async () => {
+    const items = JSON.parse((await report('items', '--format', 'json')).stdout) as {
+      items: Array<{ item: string; units: number; revenue: number; purchases: number }>;
+    };
+    for (const it of ITEMS) {
+      const mine = planted.filter((p) => p.item === it);
+      const row = items.items.find((x) => x.item === it);
+      assert.equal(row?.purchases, mine.length, it);
+      assert.equal(
+        row?.units,
+        mine.reduce((s, p) => s + (p.quantity ?? 1), 0),
+        it,
+      );
+      const revenue = mine.reduce((s, p) => s + (p.price ?? 0) * (p.quantity ?? 1), 0);
+      assert.ok(
+        Math.abs((row?.revenue ?? 0) - revenue) < 0.01,
+        `${it}: ${row?.revenue} vs ${revenue}`,
+      );
+    }
+    const users = JSON.parse((await report('users', '--format', 'json')).stdout) as {
+      days: Array<{ date: string; players: number }>;
+    };
+    assert.deepEqual(
+      users.days.map((d) => [d.date, d.players]),
+      DAYS.map((d) => [d, new Set(planted.filter((p) => p.day === d).map((p) => p.host)).size]),
+    );
+  });
+
+  it('the HTML report opens in headless Chromium without console errors and shows its charts', async () => {
+    const dir = join(ROOT, 'test-artifacts');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'report.html');
+    const res = await report('all', '--format', 'html', '--out', file);
+    assert.equal(res.code, 0, res.stderr);
+    const html = readFileSync(file, 'utf8');
+    assert.doesNotMatch(
+      html,
+      /<script|https?:\/\/(?!www\.w3\.org)/,
+      'self-contained: no script, no network',
+    );
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`file://${file}`);
+      assert.deepEqual(errors, []);
+      assert.equal(await page.locator('section').count(), 5);
+      assert.ok((await page.locator('svg.chart').count()) >= 6);
+      assert.ok((await page.locator('svg.chart rect.bar').count()) >= 20, 'bars are drawn');
+      assert.ok((await page.locator('svg.chart polyline.series').count()) >= 3, 'lines are drawn');
+      assert.equal(
+        await page.locator('svg.chart rect.drift').count(),
+        2,
+        'the drifting day is marked on both daily charts',
+      );
+      const box = await page.locator('svg.chart').first().boundingBox();
+      assert.ok(box && box.width > 300 && box.height > 50);
+      await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+    assert.ok(existsSync(join(dir, 'report.png')));
+  });
+
+  it('an empty range, a missing date, a corrupt file and a bad provider list give their coded errors', async () => {
+    const empty = await runCli([
+      'report',
+      'events',
+      '--base',
+      `/tmp/gamepipe-test/${uniqueName('empty')}`,
+    ]);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /^gamepipe: error GP_NO_DATA: the lake at .* has no complete dates/);
+    const missing = await report('events', '--date', '2026-09-30');
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      new RegExp(
+        `^gamepipe: error GP_NO_DATA: no data for 2026-09-30; dates in the lake: ${DAYS.join(', ')}`,
+      ),
+    );
+    const bad = await report('hosts', '--providers', 'comcast,at&t');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^gamepipe: error GP_USAGE: not a provider name: "at&t"/);
+    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+    const corrupt = `${outputDir(base, 'purchases', DAYS[0] as string)}/zz-corrupt.parquet`;
+    try {
+      await hdfs.create(corrupt, 'PAR1 this is not parquet PAR1');
+      const res = await report('events', '--date', DAYS[0] as string);
+      assert.equal(res.code, 1);
+      assert.match(
+        res.stderr,
+        new RegExp(
+          `^gamepipe: error GP_CORRUPT_FILE: ${corrupt.replace(/[+]/g, '\\+')} is not a readable Parquet file`,
+        ),
+      );
+    } finally {
+      await hdfs.delete(corrupt);
+      await hdfs.close();
+    }
+    const tmp = mkdtempSync(join(tmpdir(), 'gp-report-'));
+    const out = await report('events', '--format', 'csv', '--out', join(tmp, 'events.csv'));
+    assert.equal(out.code, 0);
+    assert.match(readFileSync(join(tmp, 'events.csv'), 'utf8'), /^event_type,events,share\n/);
+  });
+});
