@@ -5,17 +5,13 @@
  *   node --import tsx bench/extract.ts [--events 1000000,5000000]
  * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
-import { buildEvent } from '../src/lib/events.js';
-import { planRun } from '../src/lib/generator.js';
-import { createKafka, withAdmin } from '../src/lib/kafka.js';
-import { HostPartitioner } from '../src/lib/partitioner.js';
+import { withAdmin } from '../src/lib/kafka.js';
 import { WebHdfs } from '../src/lib/webhdfs.js';
-import { BIN, ROOT, uniqueName } from '../test/helpers.js';
+import { BIN, uniqueName } from '../test/helpers.js';
+import { fillTopic, measured } from './common.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '1000000,5000000' } },
@@ -23,100 +19,6 @@ const { values } = parseArgs({
 const sizes = (values.events ?? '').split(',').map(Number);
 const config = resolveConfig();
 const DATE = '2026-11-01';
-const dayStart = Date.parse(`${DATE}T00:00:00Z`);
-
-async function fillTopic(n: number): Promise<string> {
-  const topic = uniqueName('gp-bench-extract');
-  await withAdmin(config, (admin) =>
-    admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: 3,
-          replicationFactor: 1,
-          configEntries: [
-            { name: 'message.timestamp.type', value: 'CreateTime' },
-            // records are stamped days or weeks back: time-based retention must not delete them
-            { name: 'retention.ms', value: '-1' },
-          ],
-        },
-      ],
-      waitForLeaders: true,
-    }),
-  );
-  const producer = createKafka({ brokers: config.brokers }).producer({
-    createPartitioner: HostPartitioner,
-  });
-  await producer.connect();
-  let i = 0;
-  let batch: Array<{ key: string; value: string; timestamp: string }> = [];
-  // planned in chunks, so a big run does not hold every planned request at once
-  const chunks = function* () {
-    for (let done = 0; done < n; done += 100_000) {
-      yield* planRun({
-        n: Math.min(100_000, n - done),
-        seed: `bench-${done}`,
-        maxConcurrency: 8,
-        batch: 500,
-      });
-    }
-  };
-  for (const burst of chunks()) {
-    for (const req of burst.requests) {
-      for (const e of req.events) {
-        const ts = dayStart + Math.floor((i++ / n) * 86_400_000);
-        const event = buildEvent({
-          kind: e.kind,
-          item: e.item,
-          headers: { Host: e.host, 'User-Agent': 'gamepipe-generate/0.1.0', Accept: '*/*' },
-          metadata: e.metadata,
-          now: new Date(ts),
-        });
-        batch.push({ key: e.host, value: JSON.stringify(event), timestamp: String(ts) });
-      }
-    }
-    if (batch.length >= 2000) {
-      await producer.send({ topic, acks: -1, messages: batch });
-      batch = [];
-    }
-  }
-  if (batch.length) await producer.send({ topic, acks: -1, messages: batch });
-  await producer.disconnect();
-  return topic;
-}
-
-/** Runs a node child process; resolves with its wall time, peak RSS (VmHWM) and stdout. */
-function measured(
-  args: string[],
-): Promise<{ ms: number; peakRssMb: number; stdout: string; code: number }> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      cwd: ROOT,
-    });
-    let stdout = '';
-    let hwm = 0;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        // exited
-      }
-    }, 50);
-    child.on('close', (code) => {
-      clearInterval(poll);
-      resolve({
-        ms: performance.now() - t0,
-        peakRssMb: Math.round(hwm / 1024),
-        stdout,
-        code: code ?? -1,
-      });
-    });
-  });
-}
 
 const READ_ONLY = `
 import { Kafka, logLevel } from 'kafkajs';
@@ -144,7 +46,7 @@ interface Row {
 const rows: Row[] = [];
 for (const n of sizes) {
   process.stderr.write(`producing ${n} events...\n`);
-  const topic = await fillTopic(n);
+  const topic = await fillTopic(config, n, DATE);
   const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
   const read = await measured([
     '--input-type=module',

@@ -1,0 +1,104 @@
+/** What the benchmarks share: a topic full of the generator's mix, and measured child processes. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../src/lib/config.js';
+import { buildEvent } from '../src/lib/events.js';
+import { planRun } from '../src/lib/generator.js';
+import { createKafka, withAdmin } from '../src/lib/kafka.js';
+import { HostPartitioner } from '../src/lib/partitioner.js';
+import { ROOT, uniqueName } from '../test/helpers.js';
+
+/** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
+export async function fillTopic(config: Config, n: number, date: string): Promise<string> {
+  const dayStart = Date.parse(`${date}T00:00:00Z`);
+  const topic = uniqueName('gp-bench-extract');
+  await withAdmin(config, (admin) =>
+    admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 3,
+          replicationFactor: 1,
+          configEntries: [
+            { name: 'message.timestamp.type', value: 'CreateTime' },
+            // records are stamped days or weeks back: time-based retention must not delete them
+            { name: 'retention.ms', value: '-1' },
+          ],
+        },
+      ],
+      waitForLeaders: true,
+    }),
+  );
+  const producer = createKafka({ brokers: config.brokers }).producer({
+    createPartitioner: HostPartitioner,
+  });
+  await producer.connect();
+  let i = 0;
+  let batch: Array<{ key: string; value: string; timestamp: string }> = [];
+  // planned in chunks, so a big run does not hold every planned request at once
+  const chunks = function* () {
+    for (let done = 0; done < n; done += 100_000) {
+      yield* planRun({
+        n: Math.min(100_000, n - done),
+        seed: `bench-${done}`,
+        maxConcurrency: 8,
+        batch: 500,
+      });
+    }
+  };
+  for (const burst of chunks()) {
+    for (const req of burst.requests) {
+      for (const e of req.events) {
+        const ts = dayStart + Math.floor((i++ / n) * 86_400_000);
+        const event = buildEvent({
+          kind: e.kind,
+          item: e.item,
+          headers: { Host: e.host, 'User-Agent': 'gamepipe-generate/0.1.0', Accept: '*/*' },
+          metadata: e.metadata,
+          now: new Date(ts),
+        });
+        batch.push({ key: e.host, value: JSON.stringify(event), timestamp: String(ts) });
+      }
+    }
+    if (batch.length >= 2000) {
+      await producer.send({ topic, acks: -1, messages: batch });
+      batch = [];
+    }
+  }
+  if (batch.length) await producer.send({ topic, acks: -1, messages: batch });
+  await producer.disconnect();
+  return topic;
+}
+
+/** Runs a node child process; resolves with its wall time, peak RSS (VmHWM) and stdout. */
+export function measured(
+  args: string[],
+): Promise<{ ms: number; peakRssMb: number; stdout: string; code: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: ROOT,
+    });
+    let stdout = '';
+    let hwm = 0;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]));
+      } catch {
+        // exited
+      }
+    }, 50);
+    child.on('close', (code) => {
+      clearInterval(poll);
+      resolve({
+        ms: performance.now() - t0,
+        peakRssMb: Math.round(hwm / 1024),
+        stdout,
+        code: code ?? -1,
+      });
+    });
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * bench/report: Q1 (report events) and Q2 (report hosts) over N events in the lake, read straight
+ * from the Parquet files on HDFS: wall time and peak RSS, beside the baseline of only reading the
+ * same two columns from the same files (hyparquet over WebHDFS, no analysis), in the same run.
+ *   node --import tsx bench/report.ts [--events 1000000]
+ * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../src/lib/config.js';
+import { withAdmin } from '../src/lib/kafka.js';
+import { WebHdfs } from '../src/lib/webhdfs.js';
+import { BIN, uniqueName } from '../test/helpers.js';
+import { fillTopic, measured } from './common.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
+const n = Number(values.events);
+const config = resolveConfig();
+const DATE = '2026-11-02';
+
+process.stderr.write(`producing ${n} events and extracting them...\n`);
+const topic = await fillTopic(config, n, DATE);
+const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
+const ex = await measured([
+  BIN,
+  'extract',
+  '--date',
+  DATE,
+  '--topic',
+  topic,
+  '--base',
+  base,
+  '--format',
+  'json',
+]);
+if (ex.code !== 0) throw new Error('extract failed');
+
+const READ_ONLY = `
+import { resolveConfig } from './src/lib/config.js';
+import { outputDir } from './src/lib/lake.js';
+import { readColumns } from './src/lib/reader.js';
+import { WebHdfs } from './src/lib/webhdfs.js';
+const c = resolveConfig();
+const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
+let rows = 0;
+for (const o of ['purchases', 'join_guild']) {
+  const dir = outputDir(process.argv[1], o, process.argv[2]);
+  for (const f of await hdfs.listStatus(dir)) rows += (await readColumns(hdfs, dir + '/' + f.pathSuffix, ['event_type', 'Host'])).rows;
+}
+await hdfs.close();
+console.log(rows);
+`;
+const BOTH = `
+import { resolveConfig } from './src/lib/config.js';
+import { buildReports } from './src/lib/report.js';
+import { renderReports } from './src/lib/render.js';
+import { DEFAULT_PROVIDERS } from './src/lib/providers.js';
+const c = resolveConfig({ flags: { base: process.argv[1] } });
+const { reports } = await buildReports(c, ['events', 'hosts'], { providers: DEFAULT_PROVIDERS, dates: [process.argv[2]] });
+process.stdout.write(renderReports(reports, 'table'));
+`;
+const rows: Array<{ run: string; seconds: number; peakRssMb: number }> = [];
+const run = async (name: string, args: string[]): Promise<void> => {
+  const m = await measured(args);
+  if (m.code !== 0) throw new Error(`${name} failed`);
+  rows.push({ run: name, seconds: m.ms / 1000, peakRssMb: m.peakRssMb });
+};
+await run('baseline: read event_type + Host only (hyparquet over WebHDFS)', [
+  '--import',
+  'tsx',
+  '--input-type=module',
+  '-e',
+  READ_ONLY,
+  base,
+  DATE,
+]);
+await run('Q1 + Q2 in one read (buildReports events, hosts)', [
+  '--import',
+  'tsx',
+  '--input-type=module',
+  '-e',
+  BOTH,
+  base,
+  DATE,
+]);
+await run('gamepipe report events (Q1, CLI)', [
+  BIN,
+  'report',
+  'events',
+  '--base',
+  base,
+  '--date',
+  DATE,
+]);
+await run('gamepipe report hosts (Q2, CLI)', [
+  BIN,
+  'report',
+  'hosts',
+  '--base',
+  base,
+  '--date',
+  DATE,
+]);
+
+await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] }));
+const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+await hdfs.delete(base, { recursive: true });
+await hdfs.close();
+
+console.log(
+  `\nbench/report — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${n} events on one date\n`,
+);
+console.log('| run | wall s | peak RSS MB |');
+console.log('| --- | ---: | ---: |');
+for (const r of rows) console.log(`| ${r.run} | ${r.seconds.toFixed(2)} | ${r.peakRssMb} |`);
