@@ -277,7 +277,7 @@ export function createProgram(run: Runner = runCommand): Command {
       .option('--events <n>', 'how many events to generate', '3000')
       .option('--out <file>', 'where to write the HTML report', 'gamepipe-report.html')
       .action(action('demo')),
-    'npm run demo',
+    'gamepipe demo --events 5000 --out report.html',
   );
 
   const reportCmd = program

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { writeOutput } from '../lib/output.js';
 import { duration, renderReports, spinner, table } from '../lib/render.js';
@@ -47,7 +48,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
         ['step', 'took', 'result'],
         res.steps.map((s) => [s.name, duration(s.ms), s.summary]),
       ) +
-      `\n\nThe HTML report (every report, with charts) is in ${opts.out}\n` +
+      `\n\nThe HTML report (every report, with charts) is in ${resolve(opts.out)}\n` +
       `The ledger of acknowledged events is ${res.ledger}\n` +
       'The stack keeps running: `npx gamepipe status` shows it, `npx gamepipe down` stops it (`--purge` deletes its data).\n',
   );

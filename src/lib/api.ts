@@ -323,7 +323,19 @@ export async function startApi({
     }
     log.events = valid.length;
     const rejected = body.length - valid.length;
-    if (rejected > 0) status = valid.length === 0 ? 400 : 207;
+    if (valid.length === 0) {
+      return send(res, 400, {
+        error: {
+          code: ErrorCodes.badEvent,
+          message: `none of the ${body.length} events in the batch is valid`,
+        },
+        accepted: 0,
+        rejected,
+        failed: 0,
+        results,
+      });
+    }
+    if (rejected > 0) status = 207;
     return send(res, status, { accepted: valid.length, rejected, failed: 0, results });
   }
 
