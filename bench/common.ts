@@ -6,6 +6,7 @@ import { buildEvent } from '../src/lib/events.js';
 import { planRun } from '../src/lib/generator.js';
 import { createKafka, withAdmin } from '../src/lib/kafka.js';
 import { HostPartitioner } from '../src/lib/partitioner.js';
+import { WebHdfs } from '../src/lib/webhdfs.js';
 import { ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
@@ -101,4 +102,15 @@ export function measured(
       });
     });
   });
+}
+
+/** Deletes what a benchmark made: its topic and its lake. */
+export async function cleanUp(config: Config, topic: string, base: string): Promise<void> {
+  await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] }));
+  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+  try {
+    await hdfs.delete(base, { recursive: true });
+  } finally {
+    await hdfs.close();
+  }
 }

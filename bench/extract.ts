@@ -8,10 +8,8 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
-import { withAdmin } from '../src/lib/kafka.js';
-import { WebHdfs } from '../src/lib/webhdfs.js';
 import { BIN, uniqueName } from '../test/helpers.js';
-import { fillTopic, measured } from './common.js';
+import { cleanUp, fillTopic, measured } from './common.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '1000000,5000000' } },
@@ -86,10 +84,7 @@ for (const n of sizes) {
     peakRssMb: ex.peakRssMb,
   });
   if (process.env.BENCH_KEEP_TOPIC) process.stderr.write(`kept topic ${topic}\n`);
-  else await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] }));
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  await hdfs.delete(base, { recursive: true });
-  await hdfs.close();
+  else await cleanUp(config, topic, base);
 }
 
 console.log(

@@ -8,10 +8,8 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
-import { withAdmin } from '../src/lib/kafka.js';
-import { WebHdfs } from '../src/lib/webhdfs.js';
 import { BIN, uniqueName } from '../test/helpers.js';
-import { fillTopic, measured } from './common.js';
+import { cleanUp, fillTopic, measured } from './common.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
 const n = Number(values.events);
@@ -102,10 +100,7 @@ await run('gamepipe report hosts (Q2, CLI)', [
   DATE,
 ]);
 
-await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] }));
-const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-await hdfs.delete(base, { recursive: true });
-await hdfs.close();
+await cleanUp(config, topic, base);
 
 console.log(
   `\nbench/report — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${n} events on one date\n`,

@@ -15,6 +15,7 @@ import {
   runCli,
   stackConfig,
   uniqueName,
+  lakeEventIds,
 } from './helpers.js';
 
 const config = stackConfig();
@@ -394,17 +395,8 @@ describe('bad input: garbage in the topic → every bad record in _rejected, eve
     assert.equal(r.rejected, 400 - validGarbage);
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
     try {
-      const ids: string[] = [];
-      for (const o of ['purchases', 'join_guild'] as const) {
-        const dir = outputDir(base, o, day);
-        for (const f of await hdfs.listStatus(dir))
-          ids.push(
-            ...Array.from(
-              (await readColumns(hdfs, `${dir}/${f.pathSuffix}`, ['event_id'])).data
-                .event_id as ArrayLike<string>,
-            ),
-          );
-      }
+      const landed = await lakeEventIds(base, day);
+      const ids = [...landed.purchases, ...landed.join_guild];
       for (const e of good) assert.ok(ids.includes(e.event_id), `good event ${e.event_id} landed`);
       let rejectedRows = 0;
       const dir = outputDir(base, '_rejected', day);

@@ -210,24 +210,29 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     await extractAndVerify('stop the Kafka broker', topic, base, ledger, since, 1);
   });
 
-  it('kill -9 extract mid-run, rerun', async () => {
-    const topic = await freshTopic('gp-fault-extract');
+  /**
+   * A load of 20,000 events through `serve`, then an extract started in the background; resolves
+   * once the extract is writing its staging files, for a fault to hit it there.
+   */
+  async function loadThenExtract(name: string, seed: string) {
+    const topic = await freshTopic(`gp-fault-${name}`);
     const base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
-    const ledger = join(dir, 'extract.jsonl');
+    const ledger = join(dir, `${name}.jsonl`);
     const port = await freePort();
     const since = Date.now();
     const server = await serve(port, topic);
+    const url = `http://127.0.0.1:${port}`;
     const g = await runCli([
       'generate',
       '20000',
       '--url',
-      `http://127.0.0.1:${port}`,
+      url,
       '--batch',
       '100',
       '--concurrency',
       '8',
       '--seed',
-      '13',
+      seed,
       '--ledger',
       ledger,
     ]);
@@ -235,25 +240,33 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     server.child.kill('SIGTERM');
     await server.done;
     const date = formatDate(Date.now());
+    const extract = background([
+      'extract',
+      '--date',
+      date,
+      '--topic',
+      topic,
+      '--base',
+      base,
+      '--row-group-rows',
+      '500',
+    ]);
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
     try {
-      const ex = background([
-        'extract',
-        '--date',
-        date,
-        '--topic',
-        topic,
-        '--base',
-        base,
-        '--row-group-rows',
-        '500',
-      ]);
-      // kill it once it has started writing its staging files
       for (let i = 0; i < 400 && !(await hdfs.stat(stagingDir(base, date))); i++) await sleep(25);
-      await sleep(150);
-      ex.child.kill('SIGKILL');
-      const killed = await ex.done;
-      assert.equal(killed.code, -1, 'extract was killed before it finished');
+    } finally {
+      await hdfs.close();
+    }
+    return { topic, base, ledger, since, date, extract };
+  }
+
+  it('kill -9 extract mid-run, rerun', async () => {
+    const { topic, base, ledger, since, date, extract } = await loadThenExtract('extract', '13');
+    await sleep(150);
+    extract.child.kill('SIGKILL');
+    assert.equal((await extract.done).code, -1, 'extract was killed before it finished');
+    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+    try {
       assert.equal(await hdfs.stat(`${base}/_manifests/date=${date}/_SUCCESS`), undefined);
     } finally {
       await hdfs.close();
@@ -262,50 +275,13 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
   });
 
   it('stop the HDFS DataNode during extract, restart it, rerun', async () => {
-    const topic = await freshTopic('gp-fault-datanode');
-    const base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
-    const ledger = join(dir, 'datanode.jsonl');
-    const port = await freePort();
-    const since = Date.now();
-    const server = await serve(port, topic);
-    const g = await runCli([
-      'generate',
-      '20000',
-      '--url',
-      `http://127.0.0.1:${port}`,
-      '--batch',
-      '100',
-      '--concurrency',
-      '8',
-      '--seed',
-      '14',
-      '--ledger',
-      ledger,
-    ]);
-    assert.equal(g.code, 0, g.stderr);
-    server.child.kill('SIGTERM');
-    await server.done;
-    const date = formatDate(Date.now());
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+    const { topic, base, ledger, since, extract } = await loadThenExtract('datanode', '14');
     try {
-      const ex = background([
-        'extract',
-        '--date',
-        date,
-        '--topic',
-        topic,
-        '--base',
-        base,
-        '--row-group-rows',
-        '500',
-      ]);
-      for (let i = 0; i < 400 && !(await hdfs.stat(stagingDir(base, date))); i++) await sleep(25);
       await stopLocal(config, { components: ['datanode'] });
-      const failed = await ex.done;
+      const failed = await extract.done;
       // it either failed with a coded HDFS error, or had already finished: both leave a whole output
       if (failed.code !== 0) assert.match(failed.stderr, /^gamepipe: error GP_HDFS_[A-Z_]+: /m);
     } finally {
-      await hdfs.close();
       await startLocal(config);
       for (let i = 0; i < 240 && !(await probeServices(config)).every((s) => s.state === 'up'); i++)
         await sleep(500);

@@ -217,3 +217,30 @@ export async function checksums(dir: string): Promise<Record<string, string>> {
     await hdfs.close();
   }
 }
+
+/** The event_ids in the purchases and join_guild outputs of a date, by output. */
+export async function lakeEventIds(
+  base: string,
+  date: string,
+): Promise<{ purchases: string[]; join_guild: string[] }> {
+  const { WebHdfs } = await import('../src/lib/webhdfs.js');
+  const { outputDir } = await import('../src/lib/lake.js');
+  const { readColumns } = await import('../src/lib/reader.js');
+  const config = stackConfig();
+  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+  try {
+    const out = { purchases: [] as string[], join_guild: [] as string[] };
+    for (const o of ['purchases', 'join_guild'] as const) {
+      const dir = outputDir(base, o, date);
+      if (!(await hdfs.stat(dir))) continue;
+      for (const f of await hdfs.listStatus(dir)) {
+        if (!f.pathSuffix.endsWith('.parquet')) continue;
+        const { data } = await readColumns(hdfs, `${dir}/${f.pathSuffix}`, ['event_id']);
+        out[o].push(...Array.from(data.event_id as ArrayLike<string>));
+      }
+    }
+    return out;
+  } finally {
+    await hdfs.close();
+  }
+}

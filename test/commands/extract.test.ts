@@ -15,6 +15,7 @@ import {
   runCli,
   stackConfig,
   uniqueName,
+  lakeEventIds,
 } from '../helpers.js';
 
 const config = stackConfig();
@@ -50,28 +51,6 @@ function dayOfEvents(day: string, n: number, seed: number): Planted[] {
     });
     return { id: e.event_id, day, kind, value: JSON.stringify(e), key: host, ts };
   });
-}
-
-async function lakeIds(
-  base: string,
-  date: string,
-): Promise<{ purchases: string[]; join_guild: string[] }> {
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
-    const out = { purchases: [] as string[], join_guild: [] as string[] };
-    for (const o of ['purchases', 'join_guild'] as const) {
-      const dir = outputDir(base, o, date);
-      if (!(await hdfs.stat(dir))) continue;
-      for (const f of await hdfs.listStatus(dir)) {
-        if (!f.pathSuffix.endsWith('.parquet')) continue;
-        const { data } = await readColumns(hdfs, `${dir}/${f.pathSuffix}`, ['event_id']);
-        out[o].push(...Array.from(data.event_id as ArrayLike<string>));
-      }
-    }
-    return out;
-  } finally {
-    await hdfs.close();
-  }
 }
 
 async function manifest(base: string, date: string): Promise<Manifest | undefined> {
@@ -149,7 +128,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     assert.equal(r.outputs._rejected?.rows, 0);
     assert.equal(r.ranges.length, 3);
     assert.equal(r.dayClosed, true);
-    const ids = await lakeIds(base, DAYS[1] as string);
+    const ids = await lakeEventIds(base, DAYS[1] as string);
     assert.deepEqual(ids.purchases.sort(), purchases);
     assert.deepEqual(ids.join_guild.sort(), guild);
     const m = await manifest(base, DAYS[1] as string);
@@ -273,7 +252,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     assert.equal(r.rejected, 8);
     assert.equal(r.duplicates, 1);
     assert.equal((r.outputs.purchases?.rows ?? 0) + (r.outputs.join_guild?.rows ?? 0), 20);
-    const ids = await lakeIds(base, day);
+    const ids = await lakeEventIds(base, day);
     assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), good.map((g) => g.id).sort());
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
     try {
