@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ErrorCodes, GamepipeError } from './lib/errors.js';
+import { VERSION } from './lib/version.js';
 
 /** Runs one command with its options object; resolves to the exit code. */
 export type Runner = (command: string, opts: Record<string, unknown>) => Promise<number | void>;
@@ -67,7 +68,7 @@ export function createProgram(run: Runner = runCommand): Command {
       "A game studio's event pipeline from one terminal: the game API logs purchases and guild " +
         'joins to Kafka, a daily extract lands them as Parquet on HDFS, and reports answer the questions.',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .showSuggestionAfterError(true)

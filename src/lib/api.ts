@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { VERSION } from './version.js';
 import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
 import {
   allowedHeaders,
@@ -17,7 +18,6 @@ import { probeKafka } from './kafka.js';
 import { ApiMetrics } from './metrics.js';
 import { EventProducer } from './producer.js';
 
-export const VERSION = '0.1.0';
 const MAX_EVENT_BYTES = 16 * 1024;
 const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_BATCH_EVENTS = 500;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 import { FingerprintSet } from './dedup.js';
+import { VERSION } from './version.js';
 import { ErrorCodes, GamepipeError } from './errors.js';
 import { parseStoredEvent, type EventKind, type GameEvent } from './events.js';
 import type { EachBatchPayload } from 'kafkajs';
@@ -29,8 +30,6 @@ import {
   type ColumnSpec,
 } from './parquet.js';
 import { WebHdfs } from './webhdfs.js';
-
-export const VERSION = '0.1.0';
 
 export interface ExtractOptions {
   date: string;

@@ -213,7 +213,8 @@ export async function up(
   const t0 = Date.now();
   const before = await probeServices(config);
   const previous = readStackState(config);
-  const resolved = previous?.mode ?? (await resolveMode(mode));
+  // an explicit --mode wins; otherwise the mode the stack was started in, else what is available
+  const resolved = mode !== 'auto' ? mode : (previous?.mode ?? (await resolveMode(mode)));
   const allUp = before.every((s) => s.state === 'up');
   let started: string[] = [];
   if (!allUp) {
