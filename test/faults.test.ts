@@ -248,8 +248,9 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       topic,
       '--base',
       base,
+      // small row groups: the run takes long enough to be hit mid-way
       '--row-group-rows',
-      '500',
+      '100',
     ]);
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
     try {
@@ -262,7 +263,6 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
 
   it('kill -9 extract mid-run, rerun', async () => {
     const { topic, base, ledger, since, date, extract } = await loadThenExtract('extract', '13');
-    await sleep(150);
     extract.child.kill('SIGKILL');
     assert.equal((await extract.done).code, -1, 'extract was killed before it finished');
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
