@@ -7,7 +7,7 @@ import { planRun } from '../src/lib/generator.js';
 import { createKafka, withAdmin } from '../src/lib/kafka.js';
 import { HostPartitioner } from '../src/lib/partitioner.js';
 import { WebHdfs } from '../src/lib/webhdfs.js';
-import { ROOT, uniqueName } from '../test/helpers.js';
+import { BIN, ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
 export async function fillTopic(config: Config, n: number, date: string): Promise<string> {
@@ -113,4 +113,26 @@ export async function cleanUp(config: Config, topic: string, base: string): Prom
   } finally {
     await hdfs.close();
   }
+}
+
+/** `gamepipe extract` of one date as a user runs it, measured. */
+export async function measuredExtract(
+  topic: string,
+  base: string,
+  date: string,
+): Promise<{ ms: number; peakRssMb: number; records: number }> {
+  const ex = await measured([
+    BIN,
+    'extract',
+    '--date',
+    date,
+    '--topic',
+    topic,
+    '--base',
+    base,
+    '--format',
+    'json',
+  ]);
+  if (ex.code !== 0) throw new Error(`extract failed (${ex.code})`);
+  return { ...ex, records: (JSON.parse(ex.stdout) as { records: number }).records };
 }

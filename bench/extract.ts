@@ -8,8 +8,8 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
-import { BIN, uniqueName } from '../test/helpers.js';
-import { cleanUp, fillTopic, measured } from './common.js';
+import { uniqueName } from '../test/helpers.js';
+import { cleanUp, fillTopic, measured, measuredExtract } from './common.js';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '1000000,5000000' } },
@@ -61,20 +61,8 @@ for (const n of sizes) {
     perSecond: n / (read.ms / 1000),
     peakRssMb: read.peakRssMb,
   });
-  const ex = await measured([
-    BIN,
-    'extract',
-    '--date',
-    DATE,
-    '--topic',
-    topic,
-    '--base',
-    base,
-    '--format',
-    'json',
-  ]);
-  if (ex.code !== 0) throw new Error(`extract failed (${ex.code})`);
-  const r = JSON.parse(ex.stdout) as { records: number };
+  const ex = await measuredExtract(topic, base, DATE);
+  const r = ex;
   if (r.records !== n) throw new Error(`extract read ${r.records} of ${n}`);
   rows.push({
     events: n,

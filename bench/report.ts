@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
 import { BIN, uniqueName } from '../test/helpers.js';
-import { cleanUp, fillTopic, measured } from './common.js';
+import { cleanUp, fillTopic, measured, measuredExtract } from './common.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
 const n = Number(values.events);
@@ -19,19 +19,7 @@ const DATE = '2026-11-02';
 process.stderr.write(`producing ${n} events and extracting them...\n`);
 const topic = await fillTopic(config, n, DATE);
 const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
-const ex = await measured([
-  BIN,
-  'extract',
-  '--date',
-  DATE,
-  '--topic',
-  topic,
-  '--base',
-  base,
-  '--format',
-  'json',
-]);
-if (ex.code !== 0) throw new Error('extract failed');
+await measuredExtract(topic, base, DATE);
 
 const READ_ONLY = `
 import { resolveConfig } from './src/lib/config.js';

@@ -135,13 +135,21 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     }
   });
 
-  it('kill -9 serve mid-load, restart it', async () => {
-    const topic = await freshTopic('gp-fault-serve');
+  /** A fresh topic, lake path and ledger for one case, and `serve` running on them. */
+  async function startCase(name: string) {
+    const topic = await freshTopic(`gp-fault-${name}`);
     const base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
-    const ledger = join(dir, 'serve.jsonl');
+    const ledger = join(dir, `${name}.jsonl`);
     const port = await freePort();
     const since = Date.now();
-    let server = await serve(port, topic);
+    const server = await serve(port, topic);
+    return { topic, base, ledger, port, since, server, url: `http://127.0.0.1:${port}` };
+  }
+
+  it('kill -9 serve mid-load, restart it', async () => {
+    const c = await startCase('serve');
+    const { topic, base, ledger, port, since } = c;
+    let server = c.server;
     const gen = background([
       'generate',
       '6000',
@@ -173,12 +181,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
   });
 
   it('stop the Kafka broker mid-load, restart it', async () => {
-    const topic = await freshTopic('gp-fault-kafka');
-    const base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
-    const ledger = join(dir, 'kafka.jsonl');
-    const port = await freePort();
-    const since = Date.now();
-    const server = await serve(port, topic);
+    const { topic, base, ledger, port, since, server } = await startCase('kafka');
     const gen = background([
       'generate',
       '9000',
@@ -215,13 +218,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
    * once the extract is writing its staging files, for a fault to hit it there.
    */
   async function loadThenExtract(name: string, seed: string) {
-    const topic = await freshTopic(`gp-fault-${name}`);
-    const base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
-    const ledger = join(dir, `${name}.jsonl`);
-    const port = await freePort();
-    const since = Date.now();
-    const server = await serve(port, topic);
-    const url = `http://127.0.0.1:${port}`;
+    const { topic, base, ledger, since, server, url } = await startCase(name);
     const g = await runCli([
       'generate',
       '20000',
