@@ -34,8 +34,6 @@ export interface ApiOptions {
   /** An event not acknowledged by Kafka within this time gets a 503. */
   ackTimeoutMs?: number;
   lingerMs?: number;
-  /** Parallel idempotent producers (see EventProducer). */
-  lanes?: number;
   /** Receives JSON access-log lines (without the newline); none when undefined. */
   accessLog?: (line: string) => void;
 }
@@ -167,7 +165,6 @@ export async function startApi({
   requestTimeoutMs = 10_000,
   ackTimeoutMs = 5_000,
   lingerMs = 0,
-  lanes,
   accessLog,
 }: ApiOptions): Promise<RunningApi> {
   const metrics = new ApiMetrics();
@@ -176,7 +173,6 @@ export async function startApi({
     topic,
     ackTimeoutMs,
     lingerMs,
-    lanes,
     onAck: (ms) => metrics.produceLatency.observe(ms / 1000),
   });
   producer.connect().catch(() => undefined); // first request retries; readyz tells

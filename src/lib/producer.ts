@@ -16,20 +16,8 @@ export interface EventProducerOptions {
   maxQueuedMessages?: number;
   /** After a failed send, fail fast for this long before trying Kafka again. */
   backoffMs?: number;
-  /**
-   * Independent idempotent producers (each its own producer id and sequence numbers), each with one
-   * request in flight: while one waits for its acknowledgement the next batch is already on its way.
-   */
-  lanes?: number;
   /** Called once per message with the time from enqueue to acknowledgement. */
   onAck?: (latencyMs: number) => void;
-}
-
-interface Lane {
-  producer: Producer | undefined;
-  connecting: Promise<Producer> | undefined;
-  inFlight: Pending[] | undefined;
-  since: number;
 }
 
 interface Pending {
@@ -42,15 +30,18 @@ interface Pending {
 
 /**
  * Idempotent kafkajs producers with `acks=all` behind a small batcher: concurrent callers share
- * produce requests (each lane has one in flight; everything that queued meanwhile goes in the
- * next), so throughput is not one broker round trip per caller. `send` resolves only once Kafka has
+ * produce requests (one in flight; everything that queued meanwhile goes in the next), so throughput is not one broker round trip per caller. `send` resolves only once Kafka has
  * acknowledged the messages; it rejects with a coded, retriable error when Kafka is down, slow
  * or the queue is full, and the producer recovers by itself when Kafka is back.
  */
 export class EventProducer {
   private readonly opts: Required<Omit<EventProducerOptions, 'onAck'>> &
     Pick<EventProducerOptions, 'onAck'>;
-  private readonly lanes: Lane[];
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+  /** The batch waiting for its acknowledgement, and since when. */
+  private inFlight: Pending[] | undefined;
+  private inFlightSince = 0;
   private queue: Pending[] = [];
   private queuedMessages = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -68,15 +59,8 @@ export class EventProducer {
     ackTimeoutMs = 5_000,
     maxQueuedMessages = 50_000,
     backoffMs = 1_000,
-    lanes = 1,
     onAck,
   }: EventProducerOptions) {
-    this.lanes = Array.from({ length: Math.max(1, lanes) }, () => ({
-      producer: undefined,
-      connecting: undefined,
-      inFlight: undefined,
-      since: 0,
-    }));
     this.opts = {
       brokers,
       topic,
@@ -85,7 +69,6 @@ export class EventProducer {
       ackTimeoutMs,
       maxQueuedMessages,
       backoffMs,
-      lanes,
       onAck,
     };
     this.sweeper = setInterval(() => this.sweep(), Math.min(250, ackTimeoutMs / 4));
@@ -103,7 +86,7 @@ export class EventProducer {
 
   /** Connects now, so the first request does not pay for it; failures are retried on send. */
   async connect(): Promise<void> {
-    await Promise.all(this.lanes.map((lane) => this.client(lane)));
+    await this.client();
   }
 
   /** Resolves when Kafka acknowledged every message (acks=all). */
@@ -138,7 +121,7 @@ export class EventProducer {
 
   /** Waits until nothing is queued or in flight. */
   async flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.busy()) return;
+    if (this.queue.length === 0 && !this.inFlight) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -151,23 +134,14 @@ export class EventProducer {
       clearTimeout(this.timer);
       clearImmediate(this.timer as unknown as NodeJS.Immediate);
     }
-    await Promise.all(
-      this.lanes.map(async (lane) => {
-        const p = lane.producer;
-        lane.producer = undefined;
-        await p?.disconnect().catch(() => undefined);
-      }),
-    );
+    const p = this.producer;
+    this.producer = undefined;
+    await p?.disconnect().catch(() => undefined);
   }
 
-  private busy(): boolean {
-    return this.lanes.some((lane) => lane.inFlight !== undefined);
-  }
-
-  /** True when every lane waits on a request older than the ack timeout. */
+  /** True while a request has waited longer than the ack timeout. */
   private stalled(): boolean {
-    const limit = Date.now() - this.opts.ackTimeoutMs;
-    return this.lanes.every((lane) => lane.inFlight !== undefined && lane.since < limit);
+    return this.inFlight !== undefined && this.inFlightSince < Date.now() - this.opts.ackTimeoutMs;
   }
 
   private timeoutError(): GamepipeError {
@@ -178,9 +152,9 @@ export class EventProducer {
     );
   }
 
-  private async client(lane: Lane): Promise<Producer> {
-    if (lane.producer) return lane.producer;
-    lane.connecting ??= (async () => {
+  private async client(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    this.connecting ??= (async () => {
       const producer = createKafka({
         brokers: this.opts.brokers,
         clientId: 'gamepipe-serve',
@@ -200,22 +174,18 @@ export class EventProducer {
         await producer.disconnect().catch(() => undefined);
         throw err;
       }
-      lane.producer = producer;
+      this.producer = producer;
       return producer;
     })().finally(() => {
-      lane.connecting = undefined;
+      this.connecting = undefined;
     });
-    return lane.connecting;
-  }
-
-  private idleLane(): Lane | undefined {
-    return this.lanes.find((lane) => lane.inFlight === undefined);
+    return this.connecting;
   }
 
   private schedule(): void {
-    if (this.timer || this.queue.length === 0 || !this.idleLane()) return;
-    // an idle producer waits a moment for company; a busy one has gathered company meanwhile
-    if (this.queuedMessages >= this.opts.maxBatchMessages || this.busy()) {
+    // while a request is in flight, what queues meanwhile waits for it and goes next together
+    if (this.timer || this.queue.length === 0 || this.inFlight) return;
+    if (this.queuedMessages >= this.opts.maxBatchMessages) {
       void this.drain();
       return;
     }
@@ -231,8 +201,7 @@ export class EventProducer {
   }
 
   private async drain(): Promise<void> {
-    const lane = this.idleLane();
-    if (!lane || this.queue.length === 0) return;
+    if (this.inFlight || this.queue.length === 0) return;
     const batch: Pending[] = [];
     let count = 0;
     while (this.queue.length > 0) {
@@ -245,12 +214,10 @@ export class EventProducer {
     }
     this.queuedMessages -= count;
     if (batch.length === 0) return this.afterSend();
-    lane.inFlight = batch;
-    lane.since = Date.now();
-    // another idle lane may take what is still queued
-    if (this.queue.length > 0) this.schedule();
+    this.inFlight = batch;
+    this.inFlightSince = Date.now();
     try {
-      const producer = await this.client(lane);
+      const producer = await this.client();
       await producer.send({
         topic: this.opts.topic,
         acks: -1,
@@ -283,13 +250,13 @@ export class EventProducer {
         p.reject(error);
       }
       // start the next attempt with a fresh producer id and sequence numbers
-      const old = lane.producer;
-      lane.producer = undefined;
+      const old = this.producer;
+      this.producer = undefined;
       void old?.disconnect().catch(() => undefined);
       // what queued meanwhile would hit the same failure: fail it now rather than let it wait
       this.failQueued(error);
     } finally {
-      lane.inFlight = undefined;
+      this.inFlight = undefined;
     }
     this.afterSend();
   }
@@ -299,7 +266,6 @@ export class EventProducer {
       this.schedule();
       return;
     }
-    if (this.busy()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -319,9 +285,7 @@ export class EventProducer {
   private sweep(): void {
     const limit = Date.now() - this.opts.ackTimeoutMs;
     const expired = (p: Pending): boolean => !p.settled && p.enqueuedAt < limit;
-    const targets = [...this.lanes.flatMap((lane) => lane.inFlight ?? []), ...this.queue].filter(
-      expired,
-    );
+    const targets = [...(this.inFlight ?? []), ...this.queue].filter(expired);
     if (targets.length === 0) return;
     const error = this.timeoutError();
     for (const p of targets) {
