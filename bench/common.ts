@@ -6,7 +6,7 @@ import { buildEvent } from '../src/lib/events.js';
 import { planRun } from '../src/lib/generator.js';
 import { createKafka, withAdmin } from '../src/lib/kafka.js';
 import { HostPartitioner } from '../src/lib/partitioner.js';
-import { WebHdfs } from '../src/lib/webhdfs.js';
+import { withHdfs } from '../src/lib/webhdfs.js';
 import { BIN, ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
@@ -107,12 +107,9 @@ export function measured(
 /** Deletes what a benchmark made: its topic and its lake. */
 export async function cleanUp(config: Config, topic: string, base: string): Promise<void> {
   await withAdmin(config, (admin) => admin.deleteTopics({ topics: [topic] }));
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  await withHdfs(config, async (hdfs) => {
     await hdfs.delete(base, { recursive: true });
-  } finally {
-    await hdfs.close();
-  }
+  });
 }
 
 /** `gamepipe extract` of one date as a user runs it, measured. */

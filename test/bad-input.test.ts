@@ -6,7 +6,7 @@ import { startApi, type RunningApi } from '../src/lib/api.js';
 import { buildEvent, ITEM_PATTERN } from '../src/lib/events.js';
 import { outputDir } from '../src/lib/lake.js';
 import { readColumns } from '../src/lib/reader.js';
-import { WebHdfs } from '../src/lib/webhdfs.js';
+import { withHdfs } from '../src/lib/webhdfs.js';
 import {
   createTimeTopic,
   freshTopic,
@@ -393,8 +393,7 @@ describe('bad input: garbage in the topic → every bad record in _rejected, eve
       (g) => parseStoredEvent(Buffer.isBuffer(g) ? g.toString('utf8') : g).ok,
     ).length;
     assert.equal(r.rejected, 400 - validGarbage);
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-    try {
+    await withHdfs(config, async (hdfs) => {
       const landed = await lakeEventIds(base, day);
       const ids = [...landed.purchases, ...landed.join_guild];
       for (const e of good) assert.ok(ids.includes(e.event_id), `good event ${e.event_id} landed`);
@@ -403,9 +402,7 @@ describe('bad input: garbage in the topic → every bad record in _rejected, eve
       for (const f of await hdfs.listStatus(dir))
         rejectedRows += (await readColumns(hdfs, `${dir}/${f.pathSuffix}`, ['reason'])).rows;
       assert.equal(rejectedRows, r.rejected);
-    } finally {
-      await hdfs.close();
-    }
+    });
     process.stderr.write(
       `      (${r.records} records: ${r.rejected} rejected with reasons, ${300 + validGarbage - r.duplicates} events landed)\n`,
     );

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { formatDate, stagingDir } from '../src/lib/lake.js';
 import { probeServices, readStackState } from '../src/lib/stack.js';
 import { startLocal, stopLocal } from '../src/lib/stack-local.js';
-import { WebHdfs } from '../src/lib/webhdfs.js';
+import { withHdfs } from '../src/lib/webhdfs.js';
 import {
   BIN,
   freePort,
@@ -249,12 +249,9 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       '--row-group-rows',
       '100',
     ]);
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-    try {
+    await withHdfs(config, async (hdfs) => {
       for (let i = 0; i < 400 && !(await hdfs.stat(stagingDir(base, date))); i++) await sleep(25);
-    } finally {
-      await hdfs.close();
-    }
+    });
     return { topic, base, ledger, since, date, extract };
   }
 
@@ -262,12 +259,9 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     const { topic, base, ledger, since, date, extract } = await loadThenExtract('extract', '13');
     extract.child.kill('SIGKILL');
     assert.equal((await extract.done).code, -1, 'extract was killed before it finished');
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-    try {
+    await withHdfs(config, async (hdfs) => {
       assert.equal(await hdfs.stat(`${base}/_manifests/date=${date}/_SUCCESS`), undefined);
-    } finally {
-      await hdfs.close();
-    }
+    });
     await extractAndVerify('kill -9 extract', topic, base, ledger, since, 1);
   });
 

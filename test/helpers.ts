@@ -201,10 +201,9 @@ export async function produceRaw(
 /** sha256 of every file under an HDFS directory, by name. */
 export async function checksums(dir: string): Promise<Record<string, string>> {
   const { createHash } = await import('node:crypto');
-  const { WebHdfs } = await import('../src/lib/webhdfs.js');
+  const { withHdfs } = await import('../src/lib/webhdfs.js');
   const c = stackConfig();
-  const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
-  try {
+  return withHdfs(c, async (hdfs) => {
     const out: Record<string, string> = {};
     if (!(await hdfs.stat(dir))) return out;
     for (const f of await hdfs.listStatus(dir)) {
@@ -213,9 +212,7 @@ export async function checksums(dir: string): Promise<Record<string, string>> {
         .digest('hex');
     }
     return out;
-  } finally {
-    await hdfs.close();
-  }
+  });
 }
 
 /** The event_ids in the purchases and join_guild outputs of a date, by output. */
@@ -223,12 +220,11 @@ export async function lakeEventIds(
   base: string,
   date: string,
 ): Promise<{ purchases: string[]; join_guild: string[] }> {
-  const { WebHdfs } = await import('../src/lib/webhdfs.js');
+  const { withHdfs } = await import('../src/lib/webhdfs.js');
   const { outputDir } = await import('../src/lib/lake.js');
   const { readColumns } = await import('../src/lib/reader.js');
   const config = stackConfig();
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  return withHdfs(config, async (hdfs) => {
     const out = { purchases: [] as string[], join_guild: [] as string[] };
     for (const o of ['purchases', 'join_guild'] as const) {
       const dir = outputDir(base, o, date);
@@ -240,7 +236,5 @@ export async function lakeEventIds(
       }
     }
     return out;
-  } finally {
-    await hdfs.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { json, parseFormat, permissionString, shortTime } from '../lib/render.js';
-import { WebHdfs } from '../lib/webhdfs.js';
+import { withHdfs } from '../lib/webhdfs.js';
 
 export interface LsOptions extends ConfigFlags {
   path?: string;
@@ -13,8 +13,7 @@ export async function ls(opts: LsOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const path = opts.path ?? config.base;
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  return withHdfs(config, async (hdfs) => {
     const entries = await hdfs.list(path, { recursive: opts.recursive });
     if (format === 'json') {
       process.stdout.write(json(entries) + '\n');
@@ -38,7 +37,5 @@ export async function ls(opts: LsOptions): Promise<number> {
     if (!opts.recursive) lines.unshift(`Found ${entries.length} items`);
     process.stdout.write(lines.map((l) => `${l}\n`).join(''));
     return 0;
-  } finally {
-    await hdfs.close();
-  }
+  });
 }

@@ -29,7 +29,7 @@ import {
   REJECTED_COLUMNS,
   type ColumnSpec,
 } from './parquet.js';
-import { WebHdfs } from './webhdfs.js';
+import { WebHdfs, withHdfs } from './webhdfs.js';
 
 export interface ExtractOptions {
   date: string;
@@ -194,8 +194,7 @@ export async function extractDate(
     return result;
   }
 
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  await withHdfs(config, async (hdfs) => {
     const baseStatus = await hdfs.stat(base);
     if (baseStatus && baseStatus.type !== 'DIRECTORY') {
       throw new GamepipeError(
@@ -268,9 +267,7 @@ export async function extractDate(
     await hdfs.rename(staged, manifestPath(base, date));
     await hdfs.delete(trashDir(base, date), { recursive: true });
     await hdfs.delete(stagingDir(base, date), { recursive: true });
-  } finally {
-    await hdfs.close();
-  }
+  });
   result.elapsedMs = Math.round(performance.now() - t0);
   result.eventsPerSecond = Math.round(result.records / Math.max(0.001, result.elapsedMs / 1000));
   return result;
@@ -350,40 +347,26 @@ async function readDay(
       if (offset >= range.endOffset) break;
       const kafkaTs = Number(m.timestamp);
       const raw = m.value ?? Buffer.alloc(0);
-      const parsed = parseStoredEvent(raw.toString('utf8'));
+      const text = raw.toString('utf8');
+      const parsed = parseStoredEvent(text);
       result.records++;
+      let s: { file: HdfsParquetFile; buffer: ColumnBuffer } | undefined;
       if (!parsed.ok) {
-        const s = sink('_rejected');
-        s.buffer.push([
-          range.partition,
-          BigInt(offset),
-          kafkaTs,
-          m.key?.toString('utf8') ?? null,
-          parsed.reason,
-          raw.toString('utf8'),
-          raw,
-        ]);
+        s = sink('_rejected');
+        const key = m.key?.toString('utf8') ?? null;
+        s.buffer.push([range.partition, BigInt(offset), kafkaTs, key, parsed.reason, text, raw]);
         result.rejected++;
       } else if (!seen.add(parsed.event.event_id)) {
         result.duplicates++;
       } else {
-        const s = sink(parsed.kind === 'purchase' ? 'purchases' : 'join_guild');
-        appendEvent(
-          s.buffer,
-          parsed.kind,
-          parsed.event,
-          parsed.timestampMs,
-          range.partition,
-          offset,
-          kafkaTs,
-        );
+        s = sink(parsed.kind === 'purchase' ? 'purchases' : 'join_guild');
+        const { kind, event, timestampMs } = parsed;
+        appendEvent(s.buffer, kind, event, timestampMs, range.partition, offset, kafkaTs);
       }
-      for (const o of OUTPUTS) {
-        const s = files[o];
-        if (s && s.buffer.rows >= rowGroupRows) {
-          await s.file.writeRowGroup(s.buffer);
-          crashPoint('row-group');
-        }
+      // only the output that just grew can have filled its row group
+      if (s && s.buffer.rows >= rowGroupRows) {
+        await s.file.writeRowGroup(s.buffer);
+        crashPoint('row-group');
       }
       if (offset + 1 >= range.endOffset) break;
     }

@@ -5,7 +5,7 @@ import { listDates, outputDir } from './lake.js';
 import { OTHER, providerMatcher } from './providers.js';
 import { readColumns } from './reader.js';
 import { chiSquareAgainst, mixDistance } from './stats.js';
-import { WebHdfs } from './webhdfs.js';
+import { withHdfs } from './webhdfs.js';
 
 export const REPORTS = ['events', 'hosts', 'daily', 'items', 'users'] as const;
 export type ReportName = (typeof REPORTS)[number];
@@ -79,8 +79,7 @@ export async function loadLake(
     columns,
   }: { dates?: string[]; includeIncomplete?: boolean; columns: string[] },
 ): Promise<Lake> {
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  return withHdfs(config, async (hdfs) => {
     const listed = await listDates(hdfs, config.base);
     const available = includeIncomplete
       ? [...new Set([...listed.complete, ...listed.incomplete])].sort()
@@ -130,9 +129,7 @@ export async function loadLake(
       table,
       rows: table.numRows(),
     };
-  } finally {
-    await hdfs.close();
-  }
+  });
 }
 
 const byCountThenName = (a: { n: number; k: string }, b: { n: number; k: string }): number =>

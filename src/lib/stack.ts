@@ -15,7 +15,7 @@ import {
   type Component,
 } from './stack-local.js';
 import { dockerAvailable, dockerDown, dockerUp, DOCKER_VERSIONS } from './stack-docker.js';
-import { WebHdfs } from './webhdfs.js';
+import { WebHdfs, withHdfs } from './webhdfs.js';
 
 export type Mode = 'auto' | 'local' | 'docker';
 export type ServiceName = Component | 'api';
@@ -243,12 +243,9 @@ export async function up(
     checkAlive: resolved === 'local' ? (started as Component[]) : [],
   });
   const topic = await createTopic(config, { topic: config.topic, ifNotExists: true });
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  await withHdfs(config, async (hdfs) => {
     await hdfs.mkdirs(config.base);
-  } finally {
-    await hdfs.close();
-  }
+  });
   return {
     mode: resolved,
     alreadyUp: allUp,

@@ -3,7 +3,7 @@ import { ErrorCodes, GamepipeError } from './errors.js';
 import { readLedger } from './ledger.js';
 import { listDates, outputDir } from './lake.js';
 import { readColumns } from './reader.js';
-import { WebHdfs } from './webhdfs.js';
+import { withHdfs } from './webhdfs.js';
 
 export interface VerifyResult {
   dates: string[];
@@ -28,10 +28,9 @@ export async function verifyLedger(
   const entries = await readLedger(ledger);
   const counts = new Map<string, number>();
   for (const e of entries) counts.set(e.event_id, 0);
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
   let notInLedger = 0;
-  let chosen: string[];
-  try {
+  let chosen: string[] = [];
+  await withHdfs(config, async (hdfs) => {
     const available = await listDates(hdfs, config.base);
     chosen = dates ?? available.complete;
     if (chosen.length === 0) {
@@ -54,9 +53,7 @@ export async function verifyLedger(
         }
       }
     }
-  } finally {
-    await hdfs.close();
-  }
+  });
   const missing: string[] = [];
   const duplicated: Array<{ event_id: string; count: number }> = [];
   let exactlyOnce = 0;

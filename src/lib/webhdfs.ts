@@ -312,3 +312,16 @@ function remoteError(status: number, text: string, path: string, op: string): Ga
     retriable: status >= 500 && code === ErrorCodes.hdfs,
   });
 }
+
+/** Runs `fn` with a client for the configured NameNode, and always closes it. */
+export async function withHdfs<T>(
+  config: { webhdfsUrl: string; hdfsUser: string },
+  fn: (hdfs: WebHdfs) => Promise<T>,
+): Promise<T> {
+  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
+  try {
+    return await fn(hdfs);
+  } finally {
+    await hdfs.close();
+  }
+}

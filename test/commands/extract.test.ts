@@ -7,7 +7,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { buildEvent, type EventKind } from '../../src/lib/events.js';
 import { manifestPath, outputDir, type Manifest } from '../../src/lib/lake.js';
 import { readColumns } from '../../src/lib/reader.js';
-import { WebHdfs } from '../../src/lib/webhdfs.js';
+import { WebHdfs, withHdfs } from '../../src/lib/webhdfs.js';
 import {
   checksums,
   createTimeTopic,
@@ -54,25 +54,19 @@ function dayOfEvents(day: string, n: number, seed: number): Planted[] {
 }
 
 async function manifest(base: string, date: string): Promise<Manifest | undefined> {
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  return withHdfs(config, async (hdfs) => {
     const s = await hdfs.stat(manifestPath(base, date));
     return s
       ? (JSON.parse((await hdfs.read(manifestPath(base, date))).toString()) as Manifest)
       : undefined;
-  } finally {
-    await hdfs.close();
-  }
+  });
 }
 
 async function tree(path: string): Promise<string[]> {
-  const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-  try {
+  return withHdfs(config, async (hdfs) => {
     if (!(await hdfs.stat(path))) return [];
     return (await hdfs.list(path, { recursive: true })).map((e) => e.path.slice(path.length));
-  } finally {
-    await hdfs.close();
-  }
+  });
 }
 
 describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', function () {
@@ -254,8 +248,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     assert.equal((r.outputs.purchases?.rows ?? 0) + (r.outputs.join_guild?.rows ?? 0), 20);
     const ids = await lakeEventIds(base, day);
     assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), good.map((g) => g.id).sort());
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-    try {
+    await withHdfs(config, async (hdfs) => {
       const dir = outputDir(base, '_rejected', day);
       const reasons: string[] = [];
       const raws: string[] = [];
@@ -279,9 +272,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
           );
         }
       }
-    } finally {
-      await hdfs.close();
-    }
+    });
   });
 
   it('an empty day writes an empty, complete manifest and says so', async () => {
@@ -304,8 +295,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
 
   it('pyarrow and DuckDB read the files with the expected columns and types', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gp-read-'));
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-    try {
+    await withHdfs(config, async (hdfs) => {
       for (const o of ['purchases', 'join_guild'] as const) {
         const src = outputDir(base, o, DAYS[1] as string);
         const dst = join(dir, o, `date=${DAYS[1]}`);
@@ -313,9 +303,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
         for (const f of await hdfs.listStatus(src))
           writeFileSync(join(dst, f.pathSuffix), await hdfs.read(`${src}/${f.pathSuffix}`));
       }
-    } finally {
-      await hdfs.close();
-    }
+    });
     const py = execFileSync(
       'python3',
       [

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/lib/api.js';
 import { formatDate, outputDir } from '../../src/lib/lake.js';
-import { WebHdfs } from '../../src/lib/webhdfs.js';
+import { withHdfs } from '../../src/lib/webhdfs.js';
 import { freshTopic, runCli, stackConfig, uniqueName } from '../helpers.js';
 
 describe('verify: the generator ledger against the lake (real stack)', function () {
@@ -92,8 +92,7 @@ describe('verify: the generator ledger against the lake (real stack)', function 
     assert.match(miss.stdout, /MISMATCH/);
 
     // a file published twice: every event in it is duplicated
-    const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
-    try {
+    await withHdfs(config, async (hdfs) => {
       const purchases = outputDir(base, 'purchases', today);
       const first = (await hdfs.listStatus(purchases)).find((f) =>
         f.pathSuffix.endsWith('.parquet'),
@@ -103,9 +102,7 @@ describe('verify: the generator ledger against the lake (real stack)', function 
         `${purchases}/copy.parquet`,
         await hdfs.read(`${purchases}/${first.pathSuffix}`),
       );
-    } finally {
-      await hdfs.close();
-    }
+    });
     const dup = await runCli([
       'verify',
       '--ledger',
