@@ -36,7 +36,6 @@ export const ErrorCodes = {
   extractStalled: 'GP_EXTRACT_STALLED',
   noData: 'GP_NO_DATA',
   corruptFile: 'GP_CORRUPT_FILE',
-  verifyMismatch: 'GP_VERIFY_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -65,10 +64,6 @@ export class GamepipeError extends Error {
     this.context = options.context ?? {};
     this.retriable = options.retriable ?? false;
   }
-}
-
-export function isGamepipeError(err: unknown, code?: ErrorCode): err is GamepipeError {
-  return err instanceof GamepipeError && (code === undefined || err.code === code);
 }
 
 export const STACK_HINT = 'is the stack up? run `gamepipe up` (or `gamepipe status` to see)';
