@@ -182,11 +182,50 @@ export type StoredEvent =
 
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+const PURCHASE_METADATA = Object.entries(METADATA.purchase);
+const GUILD_METADATA = Object.entries(METADATA.join_guild);
+
 /**
- * Checks a record read back from Kafka. Returns the event, or the reason it is not a valid event
- * (for the `_rejected` output). Fields the schema does not know are dropped, not refused: records
+ * Checks a parsed record read back from Kafka, in place: the reason it is not a valid event, or
+ * undefined when it is one. Fields the schema does not know are ignored, not refused: records
  * written by older producers (the seed copied every header) still land.
  */
+export function storedEventProblem(obj: unknown): string | undefined {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return 'not a JSON object';
+  const o = obj as Record<string, unknown>;
+  const type = o.event_type;
+  if (typeof type !== 'string') return 'missing event_type';
+  const kind = kindOf(type);
+  if (!kind) return `unknown event_type ${JSON.stringify(type).slice(0, 80)}`;
+  const id = o.event_id;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
+    return 'missing or invalid event_id';
+  }
+  if (typeof o.timestamp !== 'string' || !isoTimestamp.test(o.timestamp)) {
+    return 'missing or invalid timestamp';
+  }
+  if (o.schema_version !== undefined && o.schema_version !== SCHEMA_VERSION) {
+    return `unsupported schema_version ${JSON.stringify(o.schema_version).slice(0, 20)}`;
+  }
+  for (const h of HEADER_ALLOWLIST) {
+    if (o[h] !== undefined && typeof o[h] !== 'string') return `${h} must be a string`;
+  }
+  if (kind === 'purchase' && o.item !== undefined && o.item !== itemOf(type)) {
+    return 'item does not match event_type';
+  }
+  for (const [key, field] of kind === 'purchase' ? PURCHASE_METADATA : GUILD_METADATA) {
+    const v = o[key];
+    if (v !== undefined && v !== null && !field.check(v)) return `${key} must be ${field.want}`;
+  }
+  return undefined;
+}
+
+/** The item of a purchase event_type ("sword purchased" → "sword"). */
+export function itemOf(eventType: string): string {
+  return eventType.slice(0, -PURCHASE_SUFFIX.length);
+}
+
+/** Parses and checks one record's value; the event (known fields only) or why it is not one. */
 export function parseStoredEvent(value: string): StoredEvent {
   let obj: unknown;
   try {
@@ -194,51 +233,21 @@ export function parseStoredEvent(value: string): StoredEvent {
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-    return { ok: false, reason: 'not a JSON object' };
-  const o = obj as Record<string, unknown>;
-  if (typeof o.event_type !== 'string') return { ok: false, reason: 'missing event_type' };
-  const kind = kindOf(o.event_type);
-  if (!kind)
-    return { ok: false, reason: `unknown event_type ${JSON.stringify(o.event_type).slice(0, 80)}` };
-  if (typeof o.event_id !== 'string' || o.event_id.length === 0 || o.event_id.length > 128) {
-    return { ok: false, reason: 'missing or invalid event_id' };
-  }
-  if (typeof o.timestamp !== 'string' || !isoTimestamp.test(o.timestamp)) {
-    return { ok: false, reason: 'missing or invalid timestamp' };
-  }
+  const reason = storedEventProblem(obj);
+  if (reason !== undefined) return { ok: false, reason };
+  const o = obj as Record<string, unknown> & GameEvent;
   const timestampMs = Date.parse(o.timestamp);
   if (Number.isNaN(timestampMs)) return { ok: false, reason: 'missing or invalid timestamp' };
-  if (o.schema_version !== undefined && o.schema_version !== SCHEMA_VERSION) {
-    return {
-      ok: false,
-      reason: `unsupported schema_version ${JSON.stringify(o.schema_version).slice(0, 20)}`,
-    };
-  }
-  for (const h of HEADER_ALLOWLIST) {
-    if (o[h] !== undefined && typeof o[h] !== 'string')
-      return { ok: false, reason: `${h} must be a string` };
-  }
-  if (kind === 'purchase') {
-    const item = o.event_type.slice(0, -PURCHASE_SUFFIX.length);
-    if (o.item !== undefined && o.item !== item)
-      return { ok: false, reason: 'item does not match event_type' };
-  }
-  for (const [key, field] of Object.entries(METADATA[kind])) {
-    const v = o[key];
-    if (v !== undefined && v !== null && !field.check(v))
-      return { ok: false, reason: `${key} must be ${field.want}` };
-  }
+  const kind = kindOf(o.event_type) as EventKind;
   const event: GameEvent = {
     event_type: o.event_type,
-    Host: (o.Host as string | undefined) ?? '',
+    Host: o.Host ?? '',
     event_id: o.event_id,
     timestamp: o.timestamp,
     schema_version: SCHEMA_VERSION,
   };
-  for (const h of ['User-Agent', 'Accept'] as const)
-    if (o[h] !== undefined) event[h] = o[h] as string;
-  if (kind === 'purchase') event.item = o.event_type.slice(0, -PURCHASE_SUFFIX.length);
+  for (const h of ['User-Agent', 'Accept'] as const) if (o[h] !== undefined) event[h] = o[h];
+  if (kind === 'purchase') event.item = itemOf(o.event_type);
   for (const key of Object.keys(METADATA[kind])) {
     const v = o[key];
     if (v !== undefined && v !== null) (event as unknown as Record<string, unknown>)[key] = v;

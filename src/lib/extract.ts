@@ -3,9 +3,16 @@ import type { Config } from './config.js';
 import { FingerprintSet } from './dedup.js';
 import { VERSION } from './version.js';
 import { ErrorCodes, GamepipeError } from './errors.js';
-import { parseStoredEvent, type EventKind, type GameEvent } from './events.js';
-import type { EachBatchPayload } from 'kafkajs';
-import { createKafka, withAdmin, wrapKafkaError } from './kafka.js';
+import {
+  itemOf,
+  JOIN_GUILD,
+  SCHEMA_VERSION,
+  storedEventProblem,
+  type GameEvent,
+} from './events.js';
+import { partitionLeaders, withAdmin } from './kafka.js';
+import { readRange } from './kafka-fetch.js';
+import { KafkaConnection, parseBroker } from './kafka-wire.js';
 import {
   formatDate,
   manifestPath,
@@ -95,42 +102,6 @@ export async function dayRanges(
 /** Kills this process at a named point, so tests can crash a run exactly there (kill -9). */
 function crashPoint(name: string): void {
   if (process.env.GAMEPIPE_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
-}
-
-/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
-function appendEvent(
-  buffer: ColumnBuffer,
-  kind: EventKind,
-  e: GameEvent,
-  tsMs: number,
-  partition: number,
-  offset: number,
-  kafkaTs: number,
-): void {
-  const d = buffer.data;
-  let i = 0;
-  const put = (v: string | number | bigint | null): void => void (d[i++] as unknown[]).push(v);
-  put(e.event_id);
-  put(e.event_type);
-  put(tsMs);
-  put(e.Host);
-  put(e['User-Agent'] ?? null);
-  put(e.Accept ?? null);
-  if (kind === 'purchase') {
-    put(e.item ?? null);
-    put(e.price ?? null);
-    put(e.currency ?? null);
-    put(e.quantity ?? null);
-  } else {
-    put(e.guild_id ?? null);
-    put(e.guild_name ?? null);
-  }
-  put(e.user_id ?? null);
-  put(e.schema_version);
-  put(partition);
-  put(BigInt(offset));
-  put(kafkaTs);
-  buffer.rows++;
 }
 
 /**
@@ -283,9 +254,36 @@ interface ReadDayOptions {
   onProgress?: ExtractOptions['onProgress'];
 }
 
+/** The file of one output for one partition range, and its rows not yet written. */
+class Sink {
+  buffer: ColumnBuffer;
+  /** Row groups filled while walking a fetch, written after it (row groups are exactly full). */
+  full: ColumnBuffer[] = [];
+
+  constructor(
+    readonly file: HdfsParquetFile,
+    private readonly columns: ColumnSpec[],
+  ) {
+    this.buffer = new ColumnBuffer(columns);
+  }
+
+  seal(): void {
+    this.full.push(this.buffer);
+    this.buffer = new ColumnBuffer(this.columns);
+  }
+
+  async writeFull(): Promise<void> {
+    while (this.full.length) {
+      await this.file.writeRowGroup(this.full.shift() as ColumnBuffer);
+      crashPoint('row-group');
+    }
+  }
+}
+
 /**
- * Reads each partition's range in turn (the others paused) with a throw-away consumer group that
- * commits nothing, and streams rows into one file per output and partition.
+ * Reads each partition's range in turn from its leader (Fetch requests, no consumer group, no
+ * committed offsets) and streams rows into one file per output and partition range. Partitions go
+ * one after another so the same duplicate is kept on every rerun.
  */
 async function readDay(
   config: Pick<Config, 'brokers'>,
@@ -295,148 +293,149 @@ async function readDay(
   const todo = ranges.filter((r) => r.endOffset > r.startOffset);
   if (todo.length === 0) return;
   const seen = new FingerprintSet();
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'gamepipe-extract' });
-  const consumer = kafka.consumer({
-    groupId: `gamepipe-extract-${randomBytes(6).toString('hex')}`,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    maxBytesPerPartition: 16 * 1024 * 1024,
-    maxBytes: 64 * 1024 * 1024,
-    maxWaitTimeInMs: 100,
-  });
-  let current = 0;
-  let range = todo[0] as PartitionRange;
-  let files: Partial<Record<Output, { file: HdfsParquetFile; buffer: ColumnBuffer }>> = {};
-  let finish: (err?: unknown) => void = () => undefined;
-  const done = new Promise<void>((resolve, reject) => {
-    finish = (err?: unknown) => (err ? reject(err) : resolve());
-  });
-  let lastProgress = Date.now();
+  let leaders = await partitionLeaders(config, topic);
 
-  const sink = (o: Output): { file: HdfsParquetFile; buffer: ColumnBuffer } => {
-    let s = files[o];
-    if (!s) {
-      s = {
-        file: new HdfsParquetFile(hdfs, `${staging}/${o}/${rangeFileName(range)}`, COLUMNS[o]),
-        buffer: new ColumnBuffer(COLUMNS[o]),
-      };
-      files[o] = s;
-    }
-    return s;
-  };
+  for (const range of todo) {
+    const partition = range.partition;
+    const sinks: Partial<Record<Output, Sink>> = {};
+    const sink = (o: Output): Sink =>
+      (sinks[o] ??= new Sink(
+        new HdfsParquetFile(hdfs, `${staging}/${o}/${rangeFileName(range)}`, COLUMNS[o]),
+        COLUMNS[o],
+      ));
 
-  const closeRange = async (): Promise<void> => {
-    for (const o of OUTPUTS) {
-      const s = files[o];
-      if (!s) continue;
-      await s.file.writeRowGroup(s.buffer);
-      const bytes = await s.file.close();
-      crashPoint('file-closed');
-      result.outputs[o].files.push({ name: rangeFileName(range), rows: s.file.rows, bytes });
-      result.outputs[o].rows += s.file.rows;
-      result.outputs[o].bytes += bytes;
-    }
-    files = {};
-  };
-
-  const onBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> => {
-    if (batch.partition !== range.partition) return;
-    for (const m of batch.messages) {
-      const offset = Number(m.offset);
-      if (offset < range.startOffset) continue;
-      if (offset >= range.endOffset) break;
-      const kafkaTs = Number(m.timestamp);
-      const raw = m.value ?? Buffer.alloc(0);
-      const text = raw.toString('utf8');
-      const parsed = parseStoredEvent(text);
+    const visit = (
+      offset: number,
+      kafkaTs: number,
+      buf: Buffer,
+      keyStart: number,
+      keyEnd: number,
+      valueStart: number,
+      valueEnd: number,
+    ): void => {
       result.records++;
-      let s: { file: HdfsParquetFile; buffer: ColumnBuffer } | undefined;
-      if (!parsed.ok) {
+      const text = valueStart < 0 ? '' : buf.toString('utf8', valueStart, valueEnd);
+      let event: unknown;
+      let reason: string | undefined;
+      try {
+        event = JSON.parse(text);
+        reason = storedEventProblem(event);
+      } catch {
+        reason = 'not JSON';
+      }
+      let ts = NaN;
+      if (reason === undefined) {
+        ts = Date.parse((event as GameEvent).timestamp);
+        if (Number.isNaN(ts)) reason = 'missing or invalid timestamp';
+      }
+      let s: Sink;
+      if (reason !== undefined) {
         s = sink('_rejected');
-        const key = m.key?.toString('utf8') ?? null;
-        s.buffer.push([range.partition, BigInt(offset), kafkaTs, key, parsed.reason, text, raw]);
+        const key = keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd);
+        const raw =
+          valueStart < 0 ? Buffer.alloc(0) : Buffer.from(buf.subarray(valueStart, valueEnd));
+        s.buffer.push([partition, BigInt(offset), kafkaTs, key, reason, text, raw]);
         result.rejected++;
-      } else if (!seen.add(parsed.event.event_id)) {
-        result.duplicates++;
       } else {
-        s = sink(parsed.kind === 'purchase' ? 'purchases' : 'join_guild');
-        const { kind, event, timestampMs } = parsed;
-        appendEvent(s.buffer, kind, event, timestampMs, range.partition, offset, kafkaTs);
-      }
-      // only the output that just grew can have filled its row group
-      if (s && s.buffer.rows >= rowGroupRows) {
-        await s.file.writeRowGroup(s.buffer);
-        crashPoint('row-group');
-      }
-      if (offset + 1 >= range.endOffset) break;
-    }
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) resolveOffset(last.offset);
-    lastProgress = Date.now();
-    onProgress?.({ partition: range.partition, read: result.records, total });
-    await heartbeat();
-    const lastOffset = last ? Number(last.offset) : -1;
-    if (lastOffset + 1 >= range.endOffset) {
-      await closeRange();
-      current++;
-      const next = todo[current];
-      if (!next) {
-        finish();
-        return;
-      }
-      consumer.pause([{ topic, partitions: [range.partition] }]);
-      range = next;
-      consumer.seek({ topic, partition: next.partition, offset: String(next.startOffset) });
-      consumer.resume([{ topic, partitions: [next.partition] }]);
-    }
-  };
-
-  let failed = false;
-  const stall = setInterval(() => {
-    if (Date.now() - lastProgress > 120_000) {
-      finish(
-        new GamepipeError(
-          ErrorCodes.extractStalled,
-          `no records from ${topic} partition ${range.partition} for 120 s`,
-          {
-            hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
-            retriable: true,
-          },
-        ),
-      );
-    }
-  }, 5_000);
-
-  try {
-    await consumer.connect();
-    consumer.on(consumer.events.CRASH, (e) => finish(e.payload.error));
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
-        // a failure must end the run, not make kafkajs replay the batch into half-written files
-        if (failed) return;
-        try {
-          await onBatch(payload);
-        } catch (err) {
-          failed = true;
-          finish(err);
+        const e = event as GameEvent;
+        if (!seen.add(e.event_id)) {
+          result.duplicates++;
+          return;
         }
-      },
-    });
-    const others = todo.slice(1).map((r) => r.partition);
-    const idle = ranges.filter((r) => r.endOffset <= r.startOffset).map((r) => r.partition);
-    if (others.length + idle.length > 0)
-      consumer.pause([{ topic, partitions: [...others, ...idle] }]);
-    consumer.seek({ topic, partition: range.partition, offset: String(range.startOffset) });
-    await done;
-  } catch (err) {
-    for (const s of Object.values(files)) s?.file.abort();
-    if (err instanceof GamepipeError) throw err;
-    throw wrapKafkaError(err, { brokers: config.brokers, topic });
-  } finally {
-    clearInterval(stall);
-    await consumer.disconnect().catch(() => undefined);
+        const guild = e.event_type === JOIN_GUILD;
+        s = sink(guild ? 'join_guild' : 'purchases');
+        appendEvent(s.buffer, guild, e, ts, partition, offset, kafkaTs);
+      }
+      if (s.buffer.rows >= rowGroupRows) s.seal();
+    };
+
+    try {
+      await readRange(
+        {
+          connect: async () => {
+            let leader = leaders.get(partition);
+            if (!leader) {
+              leaders = await partitionLeaders(config, topic);
+              leader = leaders.get(partition);
+            }
+            if (!leader) {
+              throw new GamepipeError(
+                ErrorCodes.kafka,
+                `${topic} partition ${partition} has no leader`,
+                {
+                  hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
+                  retriable: true,
+                },
+              );
+            }
+            const { host, port } = parseBroker(leader);
+            const connection = new KafkaConnection(host, port, 'gamepipe-extract');
+            await connection.connect().catch((err: unknown) => {
+              leaders.delete(partition); // ask for the leader again next time
+              throw err;
+            });
+            return connection;
+          },
+          topic,
+          partition,
+          startOffset: range.startOffset,
+          endOffset: range.endOffset,
+          afterFetch: async () => {
+            for (const o of OUTPUTS) await sinks[o]?.writeFull();
+            onProgress?.({ partition, read: result.records, total });
+          },
+        },
+        visit,
+      );
+      for (const o of OUTPUTS) {
+        const s = sinks[o];
+        if (!s) continue;
+        await s.writeFull();
+        await s.file.writeRowGroup(s.buffer);
+        const bytes = await s.file.close();
+        crashPoint('file-closed');
+        result.outputs[o].files.push({ name: rangeFileName(range), rows: s.file.rows, bytes });
+        result.outputs[o].rows += s.file.rows;
+        result.outputs[o].bytes += bytes;
+      }
+    } catch (err) {
+      for (const s of Object.values(sinks)) s?.file.abort();
+      throw err;
+    }
   }
+}
+
+/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
+function appendEvent(
+  buffer: ColumnBuffer,
+  guild: boolean,
+  e: GameEvent,
+  tsMs: number,
+  partition: number,
+  offset: number,
+  kafkaTs: number,
+): void {
+  const d = buffer.data;
+  let i = 0;
+  d[i++]!.push(e.event_id);
+  d[i++]!.push(e.event_type);
+  d[i++]!.push(tsMs);
+  d[i++]!.push(e.Host ?? '');
+  d[i++]!.push(e['User-Agent'] ?? null);
+  d[i++]!.push(e.Accept ?? null);
+  if (guild) {
+    d[i++]!.push(e.guild_id ?? null);
+    d[i++]!.push(e.guild_name ?? null);
+  } else {
+    d[i++]!.push(itemOf(e.event_type));
+    d[i++]!.push(e.price ?? null);
+    d[i++]!.push(e.currency ?? null);
+    d[i++]!.push(e.quantity ?? null);
+  }
+  d[i++]!.push(e.user_id ?? null);
+  d[i++]!.push(SCHEMA_VERSION);
+  d[i++]!.push(partition);
+  d[i++]!.push(BigInt(offset));
+  d[i++]!.push(kafkaTs);
+  buffer.rows++;
 }

@@ -286,3 +286,25 @@ export async function probeKafka(
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/** The leader broker (host:port) of each partition of a topic. */
+export async function partitionLeaders(
+  config: Pick<Config, 'brokers'>,
+  topic: string,
+): Promise<Map<number, string>> {
+  return withAdmin(
+    config,
+    async (admin) => {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      const cluster = await admin.describeCluster();
+      const hosts = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+      const leaders = new Map<number, string>();
+      for (const p of meta.topics[0]?.partitions ?? []) {
+        const host = hosts.get(p.leader);
+        if (host) leaders.set(p.partitionId, host);
+      }
+      return leaders;
+    },
+    { topic },
+  );
+}

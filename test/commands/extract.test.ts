@@ -11,6 +11,7 @@ import { WebHdfs, withHdfs } from '../../src/lib/webhdfs.js';
 import {
   checksums,
   createTimeTopic,
+  freshTopic,
   produceRaw,
   runCli,
   stackConfig,
@@ -273,6 +274,64 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
         }
       }
     });
+  });
+
+  it('gzip batches are read; an aborted transaction is skipped and a committed one lands (read_committed)', async function () {
+    const { CompressionTypes } = await import('kafkajs');
+    const { createKafka } = await import('../../src/lib/kafka.js');
+    // transaction markers carry the broker's clock: only with LogAppendTime (the events topic's
+    // setting) are record times in order, so this test uses such a topic and today's date
+    const own = await freshTopic('gp-test-tx', 2);
+    const day = new Date().toISOString().slice(0, 10);
+    const [zipped, aborted, committed] = [0, 1, 2].map((k) =>
+      dayOfEvents(day, 30, k).map((p) => ({ key: p.key, value: p.value })),
+    ) as [Array<{ key: string; value: string }>, typeof zipped, typeof zipped];
+    const kafka = createKafka({ brokers: config.brokers });
+    const plain = kafka.producer({ idempotent: true });
+    await plain.connect();
+    await plain.send({
+      topic: own,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: zipped,
+    });
+    await plain.disconnect();
+    const tx = kafka.producer({
+      transactionalId: uniqueName('gp-test-tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await tx.connect();
+    const a = await tx.transaction();
+    await a.send({ topic: own, messages: aborted });
+    await a.abort();
+    const c = await tx.transaction();
+    await c.send({ topic: own, messages: committed });
+    await c.commit();
+    await tx.disconnect();
+    if (new Date().toISOString().slice(0, 10) !== day) this.skip(); // midnight UTC passed
+    const res = await runCli([
+      'extract',
+      '--date',
+      day,
+      '--topic',
+      own,
+      '--base',
+      base,
+      '--format',
+      'json',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const r = JSON.parse(res.stdout) as { records: number; rejected: number };
+    assert.equal(r.rejected, 0);
+    assert.equal(r.records, 60);
+    const ids = await lakeEventIds(base, day);
+    const idOf = (v: { value: string }): string =>
+      (JSON.parse(v.value) as { event_id: string }).event_id;
+    assert.deepEqual(
+      [...ids.purchases, ...ids.join_guild].sort(),
+      [...zipped, ...committed].map(idOf).sort(),
+    );
   });
 
   it('an empty day writes an empty, complete manifest and says so', async () => {

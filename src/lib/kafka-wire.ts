@@ -1,0 +1,276 @@
+/**
+ * A minimal Kafka wire-protocol connection for the hot paths (reading a day's offset range), where
+ * kafkajs's per-record objects (strings for offsets and timestamps, a Buffer copy per key and
+ * value) cost more than the work itself. Admin, metadata and consumer groups stay on kafkajs.
+ * https://kafka.apache.org/protocol
+ */
+import { connect, type Socket } from 'node:net';
+import { ErrorCodes, GamepipeError, STACK_HINT } from './errors.js';
+
+const TWO_32 = 2 ** 32;
+
+/** Appends big-endian protocol fields to a growing buffer. */
+export class WireWriter {
+  private buf = Buffer.allocUnsafe(256);
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  int8(v: number): this {
+    this.room(1);
+    this.buf.writeInt8(v, this.length);
+    this.length += 1;
+    return this;
+  }
+
+  int16(v: number): this {
+    this.room(2);
+    this.buf.writeInt16BE(v, this.length);
+    this.length += 2;
+    return this;
+  }
+
+  int32(v: number): this {
+    this.room(4);
+    this.buf.writeInt32BE(v, this.length);
+    this.length += 4;
+    return this;
+  }
+
+  /** A signed 64-bit integer from a JavaScript number (exact below 2⁵³). */
+  int64(v: number): this {
+    this.room(8);
+    const hi = Math.floor(v / TWO_32);
+    this.buf.writeInt32BE(hi, this.length);
+    this.buf.writeUInt32BE(v - hi * TWO_32, this.length + 4);
+    this.length += 8;
+    return this;
+  }
+
+  /** A nullable string with an int16 length. */
+  string(v: string | null): this {
+    if (v === null) return this.int16(-1);
+    const n = Buffer.byteLength(v);
+    this.int16(n);
+    this.room(n);
+    this.buf.write(v, this.length, 'utf8');
+    this.length += n;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.room(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  toBuffer(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** Reads big-endian protocol fields from a response. */
+export class WireReader {
+  constructor(
+    readonly buf: Buffer,
+    public pos = 0,
+  ) {}
+
+  int8(): number {
+    const v = this.buf.readInt8(this.pos);
+    this.pos += 1;
+    return v;
+  }
+
+  int16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  int32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  int64(): number {
+    const v = readInt64(this.buf, this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  string(): string | null {
+    const n = this.int16();
+    if (n < 0) return null;
+    const v = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+}
+
+/** A signed 64-bit big-endian integer as a number (exact below 2⁵³, which offsets and times are). */
+export function readInt64(buf: Buffer, at: number): number {
+  return buf.readInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
+}
+
+/** Kafka's error codes that a read may meet, by number. */
+export const KAFKA_ERRORS: Readonly<Record<number, string>> = {
+  1: 'OFFSET_OUT_OF_RANGE',
+  3: 'UNKNOWN_TOPIC_OR_PARTITION',
+  5: 'LEADER_NOT_AVAILABLE',
+  6: 'NOT_LEADER_OR_FOLLOWER',
+  7: 'REQUEST_TIMED_OUT',
+  29: 'TOPIC_AUTHORIZATION_FAILED',
+  35: 'UNSUPPORTED_VERSION',
+  74: 'FENCED_LEADER_EPOCH',
+  75: 'UNKNOWN_LEADER_EPOCH',
+  100: 'UNKNOWN_TOPIC_ID',
+};
+
+interface Pending {
+  resolve: (body: Buffer) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * One TCP connection to one broker: requests are framed (int32 size), tagged with a correlation
+ * id and may be pipelined; responses are matched by that id.
+ */
+export class KafkaConnection {
+  private socket: Socket | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private failure: Error | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly clientId = 'gamepipe',
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  async connect(connectTimeoutMs = 3_000): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: this.host, port: this.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(this.unreachable(new Error(`connection timed out after ${connectTimeoutMs} ms`)));
+      }, connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(this.unreachable(err));
+      });
+      this.socket = socket;
+    });
+    const socket = this.socket as Socket;
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (err) => this.fail(this.unreachable(err)));
+    socket.on('close', () =>
+      this.fail(this.unreachable(new Error('the broker closed the connection'))),
+    );
+  }
+
+  private unreachable(cause: Error): GamepipeError {
+    return new GamepipeError(
+      ErrorCodes.kafkaUnavailable,
+      `Kafka at ${this.address} is unreachable (${cause.message})`,
+      { hint: STACK_HINT, cause, retriable: true, context: { brokers: this.address } },
+    );
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.socket?.destroy();
+  }
+
+  /** Sends one request; resolves with the response body after the correlation id. */
+  request(apiKey: number, apiVersion: number, body: Buffer): Promise<Buffer> {
+    if (this.failure) return Promise.reject(this.failure);
+    const socket = this.socket;
+    if (!socket) return Promise.reject(new Error('not connected'));
+    const id = this.nextId++ & 0x7fffffff;
+    const header = new WireWriter()
+      .int32(0) // size, filled in below
+      .int16(apiKey)
+      .int16(apiVersion)
+      .int32(id)
+      .string(this.clientId)
+      .toBuffer();
+    header.writeInt32BE(header.length - 4 + body.length, 0);
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(
+          new GamepipeError(
+            ErrorCodes.kafkaUnavailable,
+            `Kafka at ${this.address} did not answer within ${this.timeoutMs} ms`,
+            { hint: STACK_HINT, retriable: true, context: { brokers: this.address } },
+          ),
+        );
+      }, this.timeoutMs);
+      this.pending.set(id, {
+        resolve: (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      socket.write(header);
+      socket.write(body);
+    });
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.buffered += d.length;
+    while (this.buffered >= 4) {
+      const head = this.chunks[0] as Buffer;
+      const size =
+        head.length >= 4 ? head.readInt32BE(0) : Buffer.concat(this.chunks).readInt32BE(0);
+      if (this.buffered < 4 + size) return;
+      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks, this.buffered);
+      const frame = all.subarray(4, 4 + size);
+      const rest = all.subarray(4 + size);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+      const id = frame.readInt32BE(0);
+      const p = this.pending.get(id);
+      if (p) {
+        this.pending.delete(id);
+        p.resolve(frame.subarray(4));
+      }
+    }
+  }
+
+  close(): void {
+    this.failure ??= new Error('connection closed');
+    this.socket?.end();
+    this.socket?.destroy();
+  }
+}
+
+export function parseBroker(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
