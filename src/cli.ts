@@ -248,6 +248,10 @@ export function createProgram(run: Runner = runCommand): Command {
         'rows per Parquet row group (memory holds about one per output)',
         '100000',
       )
+      .option(
+        '--threads <n>',
+        'partitions read at the same time, one worker thread each (default: cores, at most 4)',
+      )
       .addOption(formatOption(['table', 'json'], 'table'))
       .action(action('extract')),
     'gamepipe extract --date 2026-11-27',

@@ -8,6 +8,7 @@ export interface ExtractOptions extends ConfigFlags {
   dryRun: boolean;
   force: boolean;
   rowGroupRows: string;
+  threads?: string;
   format: string;
 }
 
@@ -60,6 +61,7 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       dryRun: opts.dryRun,
       force: opts.force,
       rowGroupRows: Number(opts.rowGroupRows),
+      threads: opts.threads === undefined ? undefined : Number(opts.threads),
       onProgress: (p) =>
         spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),
     });

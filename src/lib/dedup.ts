@@ -62,3 +62,103 @@ function fingerprint(id: string): [number, number] {
   }
   return [a >>> 0, b >>> 0];
 }
+
+/** What a range's reader does with an event id it reads. */
+export const enum Claim {
+  /** First seen: keep it. */
+  Keep = 0,
+  /** Seen before in this range or an earlier one: drop it. */
+  Drop = 1,
+}
+
+/**
+ * The event ids of one day, shared by the threads that read its ranges at the same time
+ * (SharedArrayBuffers and Atomics). Ranges are numbered in reading order (partition, then offset),
+ * and the result must equal reading them one after another: an id is kept at its first occurrence
+ * in the lowest-numbered range that has it. Each slot records that range (the owner). When a range
+ * finds an id first kept by a later one, it takes the id over and marks the later range dirty;
+ * dirty ranges are read again at the end with `ownerOf`. That is rare: the events topic is keyed
+ * by Host, so an id's copies sit close together in one partition and seldom straddle two ranges.
+ * 62 bits of fingerprint: two different ids collide with probability about n²/2⁶³.
+ */
+export class SharedIdTable {
+  /** One Int32Array of slots of three: fingerprint high and low half, owner (one cache line). */
+  readonly buffers: { slots: SharedArrayBuffer; dirty: SharedArrayBuffer };
+  private readonly t: Int32Array;
+  private readonly dirty: Int32Array;
+  private readonly mask: number;
+
+  /** A table for `ids` ids at most (≤ 75 % full), at least 8 M slots (96 MiB, touched as used). */
+  static forIds(ids: number, ranges: number): SharedIdTable {
+    const slots = 2 ** Math.max(23, Math.ceil(Math.log2(Math.max(1, ids) / 0.75)));
+    return new SharedIdTable({
+      slots: new SharedArrayBuffer(slots * 12),
+      dirty: new SharedArrayBuffer(Math.max(1, ranges) * 4),
+    });
+  }
+
+  constructor(buffers: SharedIdTable['buffers']) {
+    this.buffers = buffers;
+    this.t = new Int32Array(buffers.slots);
+    this.dirty = new Int32Array(buffers.dirty);
+    this.mask = this.t.length / 3 - 1;
+  }
+
+  /** The slot (index of its first int) of an id: claimed for range `claimFor` when given and new. */
+  private slot(h: number, l: number, claimFor?: number): { i: number; created: boolean } {
+    const t = this.t;
+    let s = (l ^ Math.imul(h, 0x9e3779b1)) & this.mask;
+    for (;;) {
+      const i = s * 3;
+      let cur = Atomics.load(t, i);
+      if (cur === 0) {
+        if (claimFor === undefined) return { i: -1, created: false };
+        cur = Atomics.compareExchange(t, i, 0, h);
+        if (cur === 0) {
+          Atomics.store(t, i + 2, claimFor);
+          Atomics.store(t, i + 1, l); // low half last: non-zero means the slot is complete
+          return { i, created: true };
+        }
+      }
+      if (cur === h) {
+        let lo = Atomics.load(t, i + 1);
+        while (lo === 0) lo = Atomics.load(t, i + 1); // another thread is filling the slot
+        if (lo === l) return { i, created: false };
+      }
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  /** Keep or drop this occurrence of `id`, read in order within range number `range`. */
+  claim(id: string, range: number): Claim {
+    const [h, l] = fingerprint62(id);
+    const { i, created } = this.slot(h, l, range);
+    if (created) return Claim.Keep;
+    for (;;) {
+      const owner = Atomics.load(this.t, i + 2);
+      if (owner <= range) return Claim.Drop;
+      // a later range kept it first: the id is ours, and that range must be read again
+      if (Atomics.compareExchange(this.t, i + 2, owner, range) === owner) {
+        Atomics.store(this.dirty, owner, 1);
+        return Claim.Keep;
+      }
+    }
+  }
+
+  /** The lowest-numbered range that has `id`, once every range was read; -1 when unknown. */
+  ownerOf(id: string): number {
+    const [h, l] = fingerprint62(id);
+    const { i } = this.slot(h, l);
+    return i < 0 ? -1 : Atomics.load(this.t, i + 2);
+  }
+
+  isDirty(range: number): boolean {
+    return Atomics.load(this.dirty, range) === 1;
+  }
+}
+
+/** The 64-bit fingerprint with neither half zero (zero marks an empty or unfinished slot). */
+function fingerprint62(id: string): [number, number] {
+  const [a, b] = fingerprint(id);
+  return [a | 1, b | 1];
+}

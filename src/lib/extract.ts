@@ -1,25 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { Config } from './config.js';
-import { FingerprintSet } from './dedup.js';
+import { SharedIdTable } from './dedup.js';
 import { VERSION } from './version.js';
-import { ErrorCodes, GamepipeError } from './errors.js';
-import {
-  itemOf,
-  JOIN_GUILD,
-  SCHEMA_VERSION,
-  storedEventProblem,
-  type GameEvent,
-} from './events.js';
+import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
+import { crashPoint, type RangeJob, type RangeResult } from './extract-range.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerSetup } from './extract-worker.js';
 import { partitionLeaders, withAdmin } from './kafka.js';
-import { readRange } from './kafka-fetch.js';
-import { KafkaConnection, parseBroker } from './kafka-wire.js';
 import {
   formatDate,
   manifestPath,
   outputDir,
   OUTPUTS,
   parseDate,
-  rangeFileName,
   readManifest,
   stagingDir,
   trashDir,
@@ -28,15 +22,7 @@ import {
   type Output,
   type PartitionRange,
 } from './lake.js';
-import {
-  ColumnBuffer,
-  GUILD_COLUMNS,
-  HdfsParquetFile,
-  PURCHASE_COLUMNS,
-  REJECTED_COLUMNS,
-  type ColumnSpec,
-} from './parquet.js';
-import { WebHdfs, withHdfs } from './webhdfs.js';
+import { withHdfs } from './webhdfs.js';
 
 export interface ExtractOptions {
   date: string;
@@ -46,6 +32,8 @@ export interface ExtractOptions {
   /** Replace an existing output even when the topic now holds fewer records for the date. */
   force?: boolean;
   rowGroupRows?: number;
+  /** Partitions read at the same time, each on a worker thread. */
+  threads?: number;
   now?: Date;
   onProgress?: (p: { partition: number; read: number; total: number }) => void;
 }
@@ -63,12 +51,6 @@ export interface ExtractResult {
   elapsedMs: number;
   eventsPerSecond: number;
 }
-
-const COLUMNS: Record<Output, ColumnSpec[]> = {
-  purchases: PURCHASE_COLUMNS,
-  join_guild: GUILD_COLUMNS,
-  _rejected: REJECTED_COLUMNS,
-};
 
 /**
  * The offset range of a UTC day in each partition, from Kafka's timestamp index: the topic uses
@@ -99,11 +81,6 @@ export async function dayRanges(
   );
 }
 
-/** Kills this process at a named point, so tests can crash a run exactly there (kill -9). */
-function crashPoint(name: string): void {
-  if (process.env.GAMEPIPE_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
-}
-
 /**
  * Lands every event of a UTC date in `<base>/{purchases,join_guild}/date=D/` as Parquet, with bad
  * records in `<base>/_rejected/date=D/`, exactly once: files are written under a staging path,
@@ -119,6 +96,7 @@ export async function extractDate(
     dryRun = false,
     force = false,
     rowGroupRows = 100_000,
+    threads = Math.min(4, availableParallelism()),
     now = new Date(),
     onProgress,
   }: ExtractOptions,
@@ -129,6 +107,12 @@ export async function extractDate(
     throw new GamepipeError(
       ErrorCodes.usage,
       `--row-group-rows must be a positive whole number, got ${rowGroupRows}`,
+    );
+  }
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new GamepipeError(
+      ErrorCodes.usage,
+      `--threads must be a positive whole number, got ${threads}`,
     );
   }
   if (startMs > now.getTime()) {
@@ -195,11 +179,12 @@ export async function extractDate(
     const staging = `${stagingDir(base, date)}/${runId}`;
     for (const o of OUTPUTS) await hdfs.mkdirs(`${staging}/${o}`);
 
-    await readDay(config, hdfs, {
+    await readDay(config, {
       topic,
       ranges,
       staging,
       rowGroupRows,
+      threads,
       result,
       total,
       onProgress,
@@ -249,193 +234,186 @@ interface ReadDayOptions {
   ranges: PartitionRange[];
   staging: string;
   rowGroupRows: number;
+  threads: number;
   result: ExtractResult;
   total: number;
   onProgress?: ExtractOptions['onProgress'];
 }
 
-/** The file of one output for one partition range, and its rows not yet written. */
-class Sink {
-  buffer: ColumnBuffer;
-  /** Row groups filled while walking a fetch, written after it (row groups are exactly full). */
-  full: ColumnBuffer[] = [];
-
-  constructor(
-    readonly file: HdfsParquetFile,
-    private readonly columns: ColumnSpec[],
-  ) {
-    this.buffer = new ColumnBuffer(columns);
-  }
-
-  seal(): void {
-    this.full.push(this.buffer);
-    this.buffer = new ColumnBuffer(this.columns);
-  }
-
-  async writeFull(): Promise<void> {
-    while (this.full.length) {
-      await this.file.writeRowGroup(this.full.shift() as ColumnBuffer);
-      crashPoint('row-group');
-    }
-  }
-}
-
 /**
- * Reads each partition's range in turn from its leader (Fetch requests, no consumer group, no
- * committed offsets) and streams rows into one file per output and partition range. Partitions go
- * one after another so the same duplicate is kept on every rerun.
+ * Lands each partition's range in staging, `threads` partitions at a time (worker threads; the
+ * event-id table is shared), and fills in `result` in partition order. Partitions that lost an id
+ * to an earlier one are read again, so the output equals a one-partition-at-a-time run.
  */
 async function readDay(
-  config: Pick<Config, 'brokers'>,
-  hdfs: WebHdfs,
-  { topic, ranges, staging, rowGroupRows, result, total, onProgress }: ReadDayOptions,
+  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  { topic, ranges, staging, rowGroupRows, threads, result, total, onProgress }: ReadDayOptions,
 ): Promise<void> {
-  const todo = ranges.filter((r) => r.endOffset > r.startOffset);
-  if (todo.length === 0) return;
-  const seen = new FingerprintSet();
-  let leaders = await partitionLeaders(config, topic);
+  const parts = splitRanges(ranges);
+  if (parts.length === 0) return;
+  const leaders = await partitionLeaders(config, topic);
+  const ids = SharedIdTable.forIds(total, parts.length);
+  const setup: WorkerSetup = {
+    config: { brokers: config.brokers, webhdfsUrl: config.webhdfsUrl, hdfsUser: config.hdfsUser },
+    ids: ids.buffers,
+  };
+  const read = new Map<number, number>();
+  const progress = (seq: number, n: number): void => {
+    read.set(seq, n);
+    let sum = 0;
+    for (const v of read.values()) sum += v;
+    onProgress?.({ partition: parts[seq]?.partition ?? 0, read: sum, total });
+  };
+  const job = (seq: number, pass: RangeJob['pass']): RangeJob => {
+    const range = parts[seq] as PartitionRange;
+    return { topic, range, staging, rowGroupRows, pass, seq, leader: leaders.get(range.partition) };
+  };
+  const seqs = parts.map((_, i) => i);
+  if (process.env.GAMEPIPE_TEST_PARTITION_ORDER === 'reverse') seqs.reverse();
+  const bySeq = new Map<number, RangeResult>();
+  for (const r of await runJobs(
+    setup,
+    seqs.map((i) => job(i, 'first')),
+    threads,
+    JOBS_PER_THREAD,
+    progress,
+  ))
+    bySeq.set(r.seq, r);
+  const again = seqs.filter((i) => ids.isDirty(i));
+  for (const r of await runJobs(
+    setup,
+    again.map((i) => job(i, 'again')),
+    threads,
+    JOBS_PER_THREAD,
+    progress,
+  ))
+    bySeq.set(r.seq, r);
 
-  for (const range of todo) {
-    const partition = range.partition;
-    const sinks: Partial<Record<Output, Sink>> = {};
-    const sink = (o: Output): Sink =>
-      (sinks[o] ??= new Sink(
-        new HdfsParquetFile(hdfs, `${staging}/${o}/${rangeFileName(range)}`, COLUMNS[o]),
-        COLUMNS[o],
-      ));
-
-    const visit = (
-      offset: number,
-      kafkaTs: number,
-      buf: Buffer,
-      keyStart: number,
-      keyEnd: number,
-      valueStart: number,
-      valueEnd: number,
-    ): void => {
-      result.records++;
-      const text = valueStart < 0 ? '' : buf.toString('utf8', valueStart, valueEnd);
-      let event: unknown;
-      let reason: string | undefined;
-      try {
-        event = JSON.parse(text);
-        reason = storedEventProblem(event);
-      } catch {
-        reason = 'not JSON';
-      }
-      let ts = NaN;
-      if (reason === undefined) {
-        ts = Date.parse((event as GameEvent).timestamp);
-        if (Number.isNaN(ts)) reason = 'missing or invalid timestamp';
-      }
-      let s: Sink;
-      if (reason !== undefined) {
-        s = sink('_rejected');
-        const key = keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd);
-        const raw =
-          valueStart < 0 ? Buffer.alloc(0) : Buffer.from(buf.subarray(valueStart, valueEnd));
-        s.buffer.push([partition, BigInt(offset), kafkaTs, key, reason, text, raw]);
-        result.rejected++;
-      } else {
-        const e = event as GameEvent;
-        if (!seen.add(e.event_id)) {
-          result.duplicates++;
-          return;
-        }
-        const guild = e.event_type === JOIN_GUILD;
-        s = sink(guild ? 'join_guild' : 'purchases');
-        appendEvent(s.buffer, guild, e, ts, partition, offset, kafkaTs);
-      }
-      if (s.buffer.rows >= rowGroupRows) s.seal();
-    };
-
-    try {
-      await readRange(
-        {
-          connect: async () => {
-            let leader = leaders.get(partition);
-            if (!leader) {
-              leaders = await partitionLeaders(config, topic);
-              leader = leaders.get(partition);
-            }
-            if (!leader) {
-              throw new GamepipeError(
-                ErrorCodes.kafka,
-                `${topic} partition ${partition} has no leader`,
-                {
-                  hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
-                  retriable: true,
-                },
-              );
-            }
-            const { host, port } = parseBroker(leader);
-            const connection = new KafkaConnection(host, port, 'gamepipe-extract');
-            await connection.connect().catch((err: unknown) => {
-              leaders.delete(partition); // ask for the leader again next time
-              throw err;
-            });
-            return connection;
-          },
-          topic,
-          partition,
-          startOffset: range.startOffset,
-          endOffset: range.endOffset,
-          afterFetch: async () => {
-            for (const o of OUTPUTS) await sinks[o]?.writeFull();
-            onProgress?.({ partition, read: result.records, total });
-          },
-        },
-        visit,
-      );
-      for (const o of OUTPUTS) {
-        const s = sinks[o];
-        if (!s) continue;
-        await s.writeFull();
-        await s.file.writeRowGroup(s.buffer);
-        const bytes = await s.file.close();
-        crashPoint('file-closed');
-        result.outputs[o].files.push({ name: rangeFileName(range), rows: s.file.rows, bytes });
-        result.outputs[o].rows += s.file.rows;
-        result.outputs[o].bytes += bytes;
-      }
-    } catch (err) {
-      for (const s of Object.values(sinks)) s?.file.abort();
-      throw err;
+  for (let i = 0; i < parts.length; i++) {
+    const r = bySeq.get(i) as RangeResult;
+    result.records += r.records;
+    result.rejected += r.rejected;
+    result.duplicates += r.duplicates;
+    for (const o of OUTPUTS) {
+      const f = r.outputs[o];
+      if (!f) continue;
+      result.outputs[o].files.push(f);
+      result.outputs[o].rows += f.rows;
+      result.outputs[o].bytes += f.bytes;
     }
   }
 }
 
-/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
-function appendEvent(
-  buffer: ColumnBuffer,
-  guild: boolean,
-  e: GameEvent,
-  tsMs: number,
-  partition: number,
-  offset: number,
-  kafkaTs: number,
-): void {
-  const d = buffer.data;
-  let i = 0;
-  d[i++]!.push(e.event_id);
-  d[i++]!.push(e.event_type);
-  d[i++]!.push(tsMs);
-  d[i++]!.push(e.Host ?? '');
-  d[i++]!.push(e['User-Agent'] ?? null);
-  d[i++]!.push(e.Accept ?? null);
-  if (guild) {
-    d[i++]!.push(e.guild_id ?? null);
-    d[i++]!.push(e.guild_name ?? null);
-  } else {
-    d[i++]!.push(itemOf(e.event_type));
-    d[i++]!.push(e.price ?? null);
-    d[i++]!.push(e.currency ?? null);
-    d[i++]!.push(e.quantity ?? null);
+/** Ranges a worker thread works on at once. */
+const JOBS_PER_THREAD = Number(process.env.GAMEPIPE_EXTRACT_JOBS_PER_THREAD ?? 2);
+
+/** Records in one output file at most: a longer partition range is split into equal parts. */
+export const PART_RECORDS = 250_000;
+
+/**
+ * The day's non-empty ranges in reading order, each partition's cut into equal parts of at most
+ * PART_RECORDS records, so threads share the work evenly. The cut depends on the range alone, so a
+ * rerun writes the same files whatever the thread count.
+ */
+export function splitRanges(ranges: PartitionRange[], max = PART_RECORDS): PartitionRange[] {
+  const out: PartitionRange[] = [];
+  for (const r of [...ranges].sort((a, b) => a.partition - b.partition)) {
+    const n = r.endOffset - r.startOffset;
+    if (n <= 0) continue;
+    const k = Math.ceil(n / max);
+    for (let i = 0; i < k; i++) {
+      out.push({
+        partition: r.partition,
+        startOffset: r.startOffset + Math.floor((n * i) / k),
+        endOffset: r.startOffset + Math.floor((n * (i + 1)) / k),
+      });
+    }
   }
-  d[i++]!.push(e.user_id ?? null);
-  d[i++]!.push(SCHEMA_VERSION);
-  d[i++]!.push(partition);
-  d[i++]!.push(BigInt(offset));
-  d[i++]!.push(kafkaTs);
-  buffer.rows++;
+  return out;
+}
+
+const WORKER = import.meta.url.endsWith('.ts')
+  ? { url: new URL('./extract-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] }
+  : { url: new URL('./extract-worker.js', import.meta.url), execArgv: undefined };
+
+/**
+ * Runs the jobs on up to `threads` worker threads, `perWorker` at a time on each (one job's
+ * computing overlaps another's waiting on Kafka and HDFS); rejects with the first failure.
+ */
+function runJobs(
+  setup: WorkerSetup,
+  jobs: RangeJob[],
+  threads: number,
+  perWorker: number,
+  onProgress: (seq: number, read: number) => void,
+): Promise<RangeResult[]> {
+  if (jobs.length === 0) return Promise.resolve([]);
+  const queue = [...jobs];
+  const results: RangeResult[] = [];
+  const workers: Worker[] = [];
+  return new Promise<RangeResult[]>((resolve, reject) => {
+    let live = 0;
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      for (const w of workers) void w.terminate();
+      reject(err);
+    };
+    const busy = new Map<Worker, number>();
+    // hands out jobs until the worker has `perWorker` running, or says goodbye when none is left
+    const feed = (w: Worker): void => {
+      while ((busy.get(w) ?? 0) < perWorker && queue.length) {
+        w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
+        busy.set(w, (busy.get(w) ?? 0) + 1);
+      }
+      if (busy.get(w) === 0) w.postMessage({ type: 'exit' } satisfies ToWorker);
+    };
+    for (let i = 0; i < Math.min(threads, jobs.length); i++) {
+      const w = new Worker(WORKER.url, { workerData: setup, execArgv: WORKER.execArgv });
+      workers.push(w);
+      busy.set(w, 0);
+      live++;
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'progress') onProgress(m.seq, m.read);
+        else if (m.type === 'done') {
+          results.push(m.result);
+          busy.set(w, (busy.get(w) ?? 1) - 1);
+          feed(w);
+        } else fail(deserializeError(m.error));
+      });
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (failed) return;
+        if (code !== 0) fail(new Error(`an extract worker thread exited with code ${code}`));
+        else if (--live === 0) {
+          if (results.length === jobs.length) resolve(results);
+          else
+            fail(
+              new Error(`extract workers stopped after ${results.length} of ${jobs.length} ranges`),
+            );
+        }
+      });
+    }
+    // one round of one job each first, so short lists spread over the threads
+    for (const w of workers) {
+      if (queue.length) {
+        w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
+        busy.set(w, 1);
+      }
+    }
+    for (const w of workers) feed(w);
+  });
+}
+
+function deserializeError(e: SerializedError): Error {
+  const err = e.code
+    ? new GamepipeError(e.code as ErrorCode, e.message, {
+        hint: e.hint,
+        context: e.context,
+        retriable: e.retriable,
+      })
+    : Object.assign(new Error(e.message), { name: e.name });
+  if (e.stack) err.stack = e.stack;
+  return err;
 }

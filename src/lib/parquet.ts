@@ -11,7 +11,10 @@ export interface ColumnSpec {
   name: string;
   kind: ColumnKind;
   required?: boolean;
-  /** Min/max statistics; off for ids and free text, where they cost time and prune nothing. */
+  /**
+   * Min/max statistics; off for ids, free text and columns whose every row group spans most of
+   * their values (Host, Accept, currency, guild), where they cost time and prune nothing.
+   */
   stats?: boolean;
 }
 
@@ -20,9 +23,9 @@ export const COMMON_HEAD: ColumnSpec[] = [
   { name: 'event_id', kind: 'string', required: true, stats: false },
   { name: 'event_type', kind: 'string', required: true },
   { name: 'timestamp', kind: 'timestamp', required: true },
-  { name: 'Host', kind: 'string' },
+  { name: 'Host', kind: 'string', stats: false },
   { name: 'User-Agent', kind: 'string', stats: false },
-  { name: 'Accept', kind: 'string' },
+  { name: 'Accept', kind: 'string', stats: false },
 ];
 export const COMMON_TAIL: ColumnSpec[] = [
   { name: 'schema_version', kind: 'int32', required: true },
@@ -35,7 +38,7 @@ export const PURCHASE_COLUMNS: ColumnSpec[] = [
   ...COMMON_HEAD,
   { name: 'item', kind: 'string', required: true },
   { name: 'price', kind: 'double' },
-  { name: 'currency', kind: 'string' },
+  { name: 'currency', kind: 'string', stats: false },
   { name: 'quantity', kind: 'int32' },
   { name: 'user_id', kind: 'string', stats: false },
   ...COMMON_TAIL,
@@ -43,8 +46,8 @@ export const PURCHASE_COLUMNS: ColumnSpec[] = [
 
 export const GUILD_COLUMNS: ColumnSpec[] = [
   ...COMMON_HEAD,
-  { name: 'guild_id', kind: 'string' },
-  { name: 'guild_name', kind: 'string' },
+  { name: 'guild_id', kind: 'string', stats: false },
+  { name: 'guild_name', kind: 'string', stats: false },
   { name: 'user_id', kind: 'string', stats: false },
   ...COMMON_TAIL,
 ];

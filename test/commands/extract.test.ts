@@ -283,9 +283,10 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     // setting) are record times in order, so this test uses such a topic and today's date
     const own = await freshTopic('gp-test-tx', 2);
     const day = new Date().toISOString().slice(0, 10);
+    type Msgs = Array<{ key: string; value: string }>;
     const [zipped, aborted, committed] = [0, 1, 2].map((k) =>
       dayOfEvents(day, 30, k).map((p) => ({ key: p.key, value: p.value })),
-    ) as [Array<{ key: string; value: string }>, typeof zipped, typeof zipped];
+    ) as Array<Array<{ key: string; value: string }>> as [Msgs, Msgs, Msgs];
     const kafka = createKafka({ brokers: config.brokers });
     const plain = kafka.producer({ idempotent: true });
     await plain.connect();
@@ -332,6 +333,72 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
       [...ids.purchases, ...ids.join_guild].sort(),
       [...zipped, ...committed].map(idOf).sort(),
     );
+  });
+
+  it('an id in two partitions is kept once, in the lower partition, whatever order the threads read them in', async () => {
+    const { partitionForKey } = await import('../../src/lib/partitioner.js');
+    const day = '2026-11-25';
+    const t = Date.parse(`${day}T09:00:00Z`);
+    const events = dayOfEvents(day, 40, 7);
+    const twin = events[5] as Planted;
+    const home = partitionForKey(Buffer.from(twin.key), 3);
+    let other = 0;
+    while (partitionForKey(Buffer.from(`elsewhere${other}`), 3) === home) other++;
+    const away = `elsewhere${other}`;
+    await produceRaw(topic, [
+      ...events.map((p) => ({ key: p.key, value: p.value, timestampMs: t })),
+      { key: away, value: twin.value, timestampMs: t + 1 },
+    ]);
+    const runs: Array<{ sums: Record<string, string>; partitions: number[] }> = [];
+    // in reverse order on one thread the higher partition keeps the id first and must give it up
+    const reverse = {
+      GAMEPIPE_TEST_PARTITION_ORDER: 'reverse',
+      GAMEPIPE_EXTRACT_JOBS_PER_THREAD: '1',
+    };
+    for (const env of [{}, reverse]) {
+      const res = await runCli(
+        [
+          'extract',
+          '--date',
+          day,
+          '--topic',
+          topic,
+          '--base',
+          base,
+          '--format',
+          'json',
+          '--threads',
+          '1',
+        ],
+        { env },
+      );
+      assert.equal(res.code, 0, res.stderr);
+      const r = JSON.parse(res.stdout) as { duplicates: number; records: number };
+      assert.deepEqual([r.records, r.duplicates], [41, 1]);
+      const ids = await lakeEventIds(base, day);
+      const all = [...ids.purchases, ...ids.join_guild];
+      assert.equal(all.filter((id) => id === twin.id).length, 1);
+      assert.equal(all.length, 40);
+      const dir = outputDir(base, twin.kind === 'purchase' ? 'purchases' : 'join_guild', day);
+      const partitions = await withHdfs(config, async (hdfs) => {
+        const found: number[] = [];
+        for (const f of await hdfs.listStatus(dir)) {
+          const { data } = await readColumns(hdfs, `${dir}/${f.pathSuffix}`, [
+            'event_id',
+            'kafka_partition',
+          ]);
+          const idsIn = Array.from(data.event_id as ArrayLike<string>);
+          const ps = Array.from(data.kafka_partition as ArrayLike<number>);
+          idsIn.forEach((id, i) => id === twin.id && found.push(ps[i] as number));
+        }
+        return found;
+      });
+      runs.push({ sums: await checksums(dir), partitions });
+    }
+    const lower = Math.min(home, partitionForKey(Buffer.from(away), 3));
+    assert.deepEqual(runs[0]?.partitions, [lower]);
+    assert.deepEqual(runs[1]?.partitions, [lower]);
+    assert.deepEqual(runs[1]?.sums, runs[0]?.sums, 'both orders write the same bytes');
   });
 
   it('an empty day writes an empty, complete manifest and says so', async () => {

@@ -1,0 +1,340 @@
+/**
+ * The work of one partition's day range, run by an extract worker thread: read the range from the
+ * partition's leader, check each record, keep each event id once, and stream one Parquet file per
+ * output to the staging directory.
+ */
+import type { Config } from './config.js';
+import { Claim, FingerprintSet, SharedIdTable } from './dedup.js';
+import { ErrorCodes, GamepipeError } from './errors.js';
+import {
+  itemOf,
+  JOIN_GUILD,
+  SCHEMA_VERSION,
+  storedEventProblem,
+  type GameEvent,
+} from './events.js';
+import { partitionLeaders } from './kafka.js';
+import { readRange } from './kafka-fetch.js';
+import { KafkaConnection, parseBroker } from './kafka-wire.js';
+import { OUTPUTS, rangeFileName, type Output, type PartitionRange } from './lake.js';
+import {
+  ColumnBuffer,
+  GUILD_COLUMNS,
+  HdfsParquetFile,
+  PURCHASE_COLUMNS,
+  REJECTED_COLUMNS,
+  type ColumnSpec,
+} from './parquet.js';
+import type { WebHdfs } from './webhdfs.js';
+
+const COLUMNS: Record<Output, ColumnSpec[]> = {
+  purchases: PURCHASE_COLUMNS,
+  join_guild: GUILD_COLUMNS,
+  _rejected: REJECTED_COLUMNS,
+};
+
+/** Kills this process at a named point, so tests can crash a run exactly there (kill -9). */
+export function crashPoint(name: string): void {
+  if (process.env.GAMEPIPE_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}
+
+export interface RangeJob {
+  topic: string;
+  range: PartitionRange;
+  staging: string;
+  rowGroupRows: number;
+  /**
+   * first: keep an id when the shared table says it is new here; again: the range is read a
+   * second time after every partition was read, keeping ids this partition owns, once.
+   */
+  pass: 'first' | 'again';
+  /** The job's place in reading order (partition, then offset): the owner of the ids it keeps. */
+  seq: number;
+  /** The partition leader's host:port, when known. */
+  leader?: string;
+}
+
+export interface RangeResult {
+  seq: number;
+  partition: number;
+  records: number;
+  rejected: number;
+  duplicates: number;
+  outputs: Partial<Record<Output, { name: string; rows: number; bytes: number }>>;
+}
+
+/** The file of one output for one partition range, and its rows not yet written. */
+class Sink {
+  buffer: ColumnBuffer;
+  /** Row groups filled while walking a fetch, written after it (row groups are exactly full). */
+  full: ColumnBuffer[] = [];
+
+  constructor(
+    readonly file: HdfsParquetFile,
+    private readonly columns: ColumnSpec[],
+  ) {
+    this.buffer = new ColumnBuffer(columns);
+  }
+
+  seal(): void {
+    this.full.push(this.buffer);
+    this.buffer = new ColumnBuffer(this.columns);
+  }
+
+  async writeFull(): Promise<void> {
+    while (this.full.length) {
+      await this.file.writeRowGroup(this.full.shift() as ColumnBuffer);
+      crashPoint('row-group');
+    }
+  }
+}
+
+/** Lands one partition's range in staging; see RangeJob for the two passes. */
+export async function extractRange(
+  config: Pick<Config, 'brokers'>,
+  hdfs: WebHdfs,
+  ids: SharedIdTable,
+  { topic, range, staging, rowGroupRows, pass, seq, leader }: RangeJob,
+  onProgress?: (read: number) => void,
+): Promise<RangeResult> {
+  const partition = range.partition;
+  const name = rangeFileName(range);
+  const result: RangeResult = {
+    seq,
+    partition,
+    records: 0,
+    rejected: 0,
+    duplicates: 0,
+    outputs: {},
+  };
+  const sinks: Partial<Record<Output, Sink>> = {};
+  const sink = (o: Output): Sink =>
+    (sinks[o] ??= new Sink(
+      new HdfsParquetFile(hdfs, `${staging}/${o}/${name}`, COLUMNS[o]),
+      COLUMNS[o],
+    ));
+  // the second pass keeps what this range owns, each id once
+  const local = pass === 'again' ? new FingerprintSet(1 << 16) : undefined;
+  const keep =
+    local === undefined
+      ? (id: string) => ids.claim(id, seq) === Claim.Keep
+      : (id: string) => ids.ownerOf(id) === seq && local.add(id);
+  if (pass === 'again') {
+    // an output the first pass wrote may get no row now
+    for (const o of OUTPUTS) await hdfs.delete(`${staging}/${o}/${name}`);
+  }
+
+  const visit = (
+    offset: number,
+    kafkaTs: number,
+    buf: Buffer,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ): void => {
+    result.records++;
+    const text = valueStart < 0 ? '' : buf.toString('utf8', valueStart, valueEnd);
+    let event: unknown;
+    let reason: string | undefined;
+    try {
+      event = JSON.parse(text);
+      reason = storedEventProblem(event);
+    } catch {
+      reason = 'not JSON';
+    }
+    let ts = NaN;
+    if (reason === undefined) {
+      ts = parseTimestamp((event as GameEvent).timestamp);
+      if (Number.isNaN(ts)) reason = 'missing or invalid timestamp';
+    }
+    let s: Sink;
+    if (reason !== undefined) {
+      s = sink('_rejected');
+      const key = keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd);
+      const raw =
+        valueStart < 0 ? Buffer.alloc(0) : Buffer.from(buf.subarray(valueStart, valueEnd));
+      s.buffer.push([partition, BigInt(offset), kafkaTs, key, reason, text, raw]);
+      result.rejected++;
+    } else {
+      const e = event as GameEvent;
+      if (!keep(e.event_id)) {
+        result.duplicates++;
+        return;
+      }
+      const guild = e.event_type === JOIN_GUILD;
+      s = sink(guild ? 'join_guild' : 'purchases');
+      appendEvent(s.buffer, guild, e, ts, partition, offset, kafkaTs);
+    }
+    if (s.buffer.rows >= rowGroupRows) s.seal();
+  };
+
+  let known = leader;
+  try {
+    await readRange(
+      {
+        connect: async () => {
+          known ??= (await partitionLeaders(config, topic)).get(partition);
+          if (!known) {
+            throw new GamepipeError(
+              ErrorCodes.kafka,
+              `${topic} partition ${partition} has no leader`,
+              {
+                hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
+                retriable: true,
+              },
+            );
+          }
+          const { host, port } = parseBroker(known);
+          const connection = new KafkaConnection(host, port, 'gamepipe-extract');
+          await connection.connect().catch((err: unknown) => {
+            known = undefined; // ask for the leader again next time
+            throw err;
+          });
+          return connection;
+        },
+        topic,
+        partition,
+        startOffset: range.startOffset,
+        endOffset: range.endOffset,
+        afterFetch: async () => {
+          for (const o of OUTPUTS) await sinks[o]?.writeFull();
+          onProgress?.(result.records);
+        },
+      },
+      visit,
+    );
+    for (const o of OUTPUTS) {
+      const s = sinks[o];
+      if (!s) continue;
+      await s.writeFull();
+      await s.file.writeRowGroup(s.buffer);
+      const bytes = await s.file.close();
+      crashPoint('file-closed');
+      result.outputs[o] = { name, rows: s.file.rows, bytes };
+    }
+  } catch (err) {
+    for (const s of Object.values(sinks)) s?.file.abort();
+    throw err;
+  }
+  return result;
+}
+
+/**
+ * One copy of each value of a column with few distinct values (hosts, user agents, item names):
+ * rows then share it, so a row group keeps one string where JSON.parse made one per row, and the
+ * garbage collector has that much less to move. Past `max` distinct values it stops adding.
+ */
+class Interner {
+  private readonly seen = new Map<string, string>();
+  constructor(private readonly max = 50_000) {}
+
+  get(v: string | undefined): string | null {
+    if (v === undefined) return null;
+    const known = this.seen.get(v);
+    if (known !== undefined) return known;
+    if (this.seen.size < this.max) this.seen.set(v, v);
+    return v;
+  }
+}
+
+const interned = {
+  type: new Interner(),
+  host: new Interner(),
+  agent: new Interner(),
+  accept: new Interner(),
+  currency: new Interner(),
+  guildId: new Interner(),
+  guildName: new Interner(),
+};
+
+/** The number written by the digits s[from, from + n), or -1 if one of them is not a digit. */
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let k = from; k < from + n; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Date.parse for the timestamps gamepipe writes (YYYY-MM-DDTHH:MM:SS[.mmm]Z), computed from the
+ * digits; anything else (offsets, other precisions, days past the 28th) goes to Date.parse.
+ */
+export function parseTimestamp(s: string): number {
+  const n = s.length;
+  if (
+    (n !== 20 && n !== 24) ||
+    s.charCodeAt(4) !== 0x2d ||
+    s.charCodeAt(7) !== 0x2d ||
+    s.charCodeAt(10) !== 0x54 ||
+    s.charCodeAt(13) !== 0x3a ||
+    s.charCodeAt(16) !== 0x3a ||
+    s.charCodeAt(n - 1) !== 0x5a ||
+    (n === 24 && s.charCodeAt(19) !== 0x2e)
+  ) {
+    return Date.parse(s);
+  }
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  const ms = n === 24 ? digits(s, 20, 3) : 0;
+  // Date.UTC reads years 0-99 as 1900-1999; -1 marks a non-digit
+  if (
+    year < 100 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 28 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59 ||
+    ms < 0
+  ) {
+    return Date.parse(s);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
+function appendEvent(
+  buffer: ColumnBuffer,
+  guild: boolean,
+  e: GameEvent,
+  tsMs: number,
+  partition: number,
+  offset: number,
+  kafkaTs: number,
+): void {
+  const d = buffer.data;
+  let i = 0;
+  d[i++]!.push(e.event_id);
+  d[i++]!.push(interned.type.get(e.event_type));
+  d[i++]!.push(tsMs);
+  d[i++]!.push(interned.host.get(e.Host ?? ''));
+  d[i++]!.push(interned.agent.get(e['User-Agent']));
+  d[i++]!.push(interned.accept.get(e.Accept));
+  if (guild) {
+    d[i++]!.push(interned.guildId.get(e.guild_id));
+    d[i++]!.push(interned.guildName.get(e.guild_name));
+  } else {
+    d[i++]!.push(interned.type.get(itemOf(e.event_type)));
+    d[i++]!.push(e.price ?? null);
+    d[i++]!.push(interned.currency.get(e.currency));
+    d[i++]!.push(e.quantity ?? null);
+  }
+  d[i++]!.push(e.user_id ?? null);
+  d[i++]!.push(SCHEMA_VERSION);
+  d[i++]!.push(partition);
+  d[i++]!.push(BigInt(offset));
+  d[i++]!.push(kafkaTs);
+  buffer.rows++;
+}

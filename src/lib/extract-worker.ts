@@ -1,0 +1,70 @@
+/**
+ * An extract worker thread: takes partition ranges from the main thread one at a time and lands
+ * each with extractRange. Errors go back as plain data and become GamepipeErrors again there.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from './config.js';
+import { SharedIdTable } from './dedup.js';
+import { GamepipeError } from './errors.js';
+import { extractRange, type RangeJob } from './extract-range.js';
+import { withHdfs } from './webhdfs.js';
+
+export interface WorkerSetup {
+  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>;
+  ids: SharedIdTable['buffers'];
+}
+
+export type ToWorker = { type: 'job'; job: RangeJob } | { type: 'exit' };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  hint?: string;
+  context?: Record<string, unknown>;
+  retriable?: boolean;
+}
+
+export type FromWorker =
+  | { type: 'progress'; seq: number; read: number }
+  | { type: 'done'; result: import('./extract-range.js').RangeResult }
+  | { type: 'error'; error: SerializedError };
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof GamepipeError) {
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+      code: err.code,
+      hint: err.hint,
+      context: JSON.parse(JSON.stringify(err.context)) as Record<string, unknown>,
+      retriable: err.retriable,
+    };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { name: e.name, message: e.message, stack: e.stack };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const { config, ids: buffers } = workerData as WorkerSetup;
+  const ids = new SharedIdTable(buffers);
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'exit') {
+      port.close();
+      return;
+    }
+    const { job } = msg;
+    withHdfs(config, (hdfs) =>
+      extractRange(config, hdfs, ids, job, (read) =>
+        port.postMessage({ type: 'progress', seq: job.seq, read } as FromWorker),
+      ),
+    ).then(
+      (result) => port.postMessage({ type: 'done', result } as FromWorker),
+      (err: unknown) =>
+        port.postMessage({ type: 'error', error: serializeError(err) } as FromWorker),
+    );
+  });
+}
