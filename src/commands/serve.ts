@@ -1,5 +1,6 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { lineWriter, startApi } from '../lib/api.js';
+import { listTopics } from '../lib/kafka.js';
 
 export interface ServeOptions extends ConfigFlags {
   port?: string;
@@ -29,6 +30,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ackTimeoutMs: Number(opts.ackTimeout) * 1000,
     accessLog: log?.write,
   });
+  const missing = await listTopics(config)
+    .then((topics) => !topics.includes(config.topic))
+    .catch(() => false); // Kafka down: the API answers 503 until it is back
+  if (missing) {
+    process.stderr.write(
+      `gamepipe serve: warning: topic ${config.topic} does not exist, so events get 503; create it with \`gamepipe topic create --topic ${config.topic}\`\n`,
+    );
+  }
   process.stderr.write(
     `gamepipe serve: listening on ${api.url} → Kafka ${config.brokers.join(',')} topic ${config.topic}` +
       `${token ? ' (bearer token required)' : ''}; stop with Ctrl-C or SIGTERM\n`,

@@ -7,6 +7,7 @@ import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
 import {
   allowedHeaders,
   buildEvent,
+  eventJson,
   checkItem,
   checkMetadata,
   JOIN_GUILD,
@@ -195,7 +196,8 @@ export async function startApi({
   }
 
   async function produce(events: GameEvent[]): Promise<void> {
-    await producer.send(events.map((e) => ({ key: e.Host, value: JSON.stringify(e) })));
+    const shared = new Map<string, string>(); // the request's header values, serialized once
+    await producer.send(events.map((e) => ({ key: e.Host, value: eventJson(e, shared) })));
     let guild = 0;
     for (const e of events) if (e.event_type === JOIN_GUILD) guild++;
     if (guild > 0) metrics.events.inc({ kind: 'join_guild' }, guild);
@@ -265,7 +267,7 @@ export async function startApi({
       );
     }
     const headers = allowedHeaders(req.headers);
-    const now = new Date();
+    const timestamp = new Date().toISOString(); // one receive time for the batch
     const results: BatchResult[] = [];
     const valid: Array<{ index: number; event: GameEvent }> = [];
     body.forEach((entry: unknown, index) => {
@@ -287,7 +289,7 @@ export async function startApi({
           item: type === 'purchase' ? checkItem(item) : undefined,
           headers,
           metadata,
-          now,
+          timestamp,
         });
         valid.push({ index, event });
         results[index] = { index, status: 'accepted', event_id: event.event_id };
@@ -445,14 +447,13 @@ export async function startApi({
       if (err.code === ErrorCodes.badEvent) {
         return send(res, 400, { error: { code: err.code, message: err.message } });
       }
-      if (err.retriable || err.code === ErrorCodes.kafkaUnavailable) {
-        return send(
-          res,
-          503,
-          { error: { code: err.code, message: err.message } },
-          { 'retry-after': '1' },
-        );
-      }
+      // anything else from Kafka (down, slow, the topic missing) means we cannot take events now
+      return send(
+        res,
+        503,
+        { error: { code: err.code, message: err.message } },
+        { 'retry-after': '1' },
+      );
     }
     return send(res, 500, { error: { code: 'GP_INTERNAL', message: 'internal error' } });
   }

@@ -115,8 +115,9 @@ export function checkMetadata(
     throw badEvent('the body must be a JSON object');
   const spec = METADATA[kind];
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body)) {
+  for (const key in body) {
     if (ignore.includes(key)) continue;
+    const value = (body as Record<string, unknown>)[key];
     const field = spec[key];
     if (!field) {
       throw badEvent(
@@ -150,6 +151,8 @@ export interface BuildEventOptions {
   headers: AllowedHeaders;
   metadata?: Record<string, unknown>;
   now?: Date;
+  /** `now` as ISO 8601, when the caller already has it (a batch shares one). */
+  timestamp?: string;
   eventId?: string;
 }
 
@@ -159,21 +162,56 @@ export function buildEvent({
   item,
   headers,
   metadata = {},
-  now = new Date(),
+  now,
+  timestamp,
   eventId,
 }: BuildEventOptions): GameEvent {
   const event: GameEvent = {
     event_type: kind === 'purchase' ? purchaseEventType(item ?? '') : JOIN_GUILD,
     Host: headers.Host ?? '',
     event_id: eventId ?? randomUUID(),
-    timestamp: now.toISOString(),
+    timestamp: timestamp ?? (now ?? new Date()).toISOString(),
     schema_version: SCHEMA_VERSION,
   };
   if (headers['User-Agent'] !== undefined) event['User-Agent'] = headers['User-Agent'];
   if (headers.Accept !== undefined) event.Accept = headers.Accept;
   if (kind === 'purchase') event.item = item;
-  Object.assign(event, metadata);
+  const fields = event as unknown as Record<string, unknown>;
+  for (const key in metadata) fields[key] = metadata[key];
   return event;
+}
+
+/** Fields whose values are safe in JSON as they are: built from checked items, UUIDs and ISO times. */
+const PLAIN_FIELDS = new Set(['event_type', 'event_id', 'timestamp', 'item']);
+
+/**
+ * JSON.stringify(event) for events made by buildEvent, faster: the header values a request's
+ * events share are serialized once (`headerJson`, filled as it goes), and the fields buildEvent
+ * makes from checked parts are written without escaping. A test holds it to JSON.stringify.
+ */
+export function eventJson(event: GameEvent, headerJson: Map<string, string> = new Map()): string {
+  let out = '{';
+  const fields = event as unknown as Record<string, unknown>;
+  for (const key in fields) {
+    const v = fields[key];
+    if (v === undefined) continue;
+    out += out.length === 1 ? `"${key}":` : `,"${key}":`;
+    if (typeof v === 'string') {
+      if (PLAIN_FIELDS.has(key)) {
+        out += `"${v}"`;
+      } else {
+        let json = headerJson.get(v);
+        if (json === undefined) {
+          json = JSON.stringify(v);
+          if (headerJson.size < 16) headerJson.set(v, json);
+        }
+        out += json;
+      }
+    } else {
+      out += JSON.stringify(v);
+    }
+  }
+  return out + '}';
 }
 
 export type StoredEvent =

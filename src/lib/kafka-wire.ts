@@ -236,8 +236,11 @@ export class KafkaConnection {
           reject(e);
         },
       });
+      // one system call for the whole request
+      socket.cork();
       socket.write(header);
       socket.write(body);
+      socket.uncork();
     });
   }
 

@@ -1,7 +1,8 @@
-import type { Message, Producer } from 'kafkajs';
 import { ErrorCodes, GamepipeError } from './errors.js';
-import { createKafka, wrapKafkaError } from './kafka.js';
-import { HostPartitioner } from './partitioner.js';
+import { wrapKafkaError } from './kafka.js';
+import { WireProducer, type OutMessage } from './kafka-produce.js';
+
+type Message = OutMessage;
 
 export interface EventProducerOptions {
   brokers: readonly string[];
@@ -10,6 +11,11 @@ export interface EventProducerOptions {
   lingerMs?: number;
   /** At most this many messages in one produce request. */
   maxBatchMessages?: number;
+  /**
+   * Produce requests sent before the first is acknowledged (Kafka keeps the order of up to 5 per
+   * partition for an idempotent producer).
+   */
+  maxInFlight?: number;
   /** A message not acknowledged within this time is failed (the caller answers 503). */
   ackTimeoutMs?: number;
   /** Refuse new messages beyond this many waiting (the caller answers 503). */
@@ -29,7 +35,7 @@ interface Pending {
 }
 
 /**
- * Idempotent kafkajs producers with `acks=all` behind a small batcher: concurrent callers share
+ * Idempotent producers (kafka-produce.ts) with `acks=all` behind a small batcher: concurrent callers share
  * produce requests (one in flight; everything that queued meanwhile goes in the next), so throughput is not one broker round trip per caller. `send` resolves only once Kafka has
  * acknowledged the messages; it rejects with a coded, retriable error when Kafka is down, slow
  * or the queue is full, and the producer recovers by itself when Kafka is back.
@@ -37,11 +43,10 @@ interface Pending {
 export class EventProducer {
   private readonly opts: Required<Omit<EventProducerOptions, 'onAck'>> &
     Pick<EventProducerOptions, 'onAck'>;
-  private producer: Producer | undefined;
-  private connecting: Promise<Producer> | undefined;
-  /** The batch waiting for its acknowledgement, and since when. */
-  private inFlight: Pending[] | undefined;
-  private inFlightSince = 0;
+  private producer: WireProducer | undefined;
+  private connecting: Promise<WireProducer> | undefined;
+  /** The batches waiting for their acknowledgement, each with the time it was sent. */
+  private readonly inFlight = new Map<Pending[], number>();
   private queue: Pending[] = [];
   private queuedMessages = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -56,6 +61,7 @@ export class EventProducer {
     topic,
     lingerMs = 0,
     maxBatchMessages = 2_000,
+    maxInFlight = 2,
     ackTimeoutMs = 5_000,
     maxQueuedMessages = 50_000,
     backoffMs = 1_000,
@@ -66,6 +72,7 @@ export class EventProducer {
       topic,
       lingerMs,
       maxBatchMessages,
+      maxInFlight,
       ackTimeoutMs,
       maxQueuedMessages,
       backoffMs,
@@ -121,7 +128,7 @@ export class EventProducer {
 
   /** Waits until nothing is queued or in flight. */
   async flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.inFlight) return;
+    if (this.queue.length === 0 && this.inFlight.size === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -136,12 +143,14 @@ export class EventProducer {
     }
     const p = this.producer;
     this.producer = undefined;
-    await p?.disconnect().catch(() => undefined);
+    p?.close();
   }
 
   /** True while a request has waited longer than the ack timeout. */
   private stalled(): boolean {
-    return this.inFlight !== undefined && this.inFlightSince < Date.now() - this.opts.ackTimeoutMs;
+    const limit = Date.now() - this.opts.ackTimeoutMs;
+    for (const since of this.inFlight.values()) if (since < limit) return true;
+    return false;
   }
 
   private timeoutError(): GamepipeError {
@@ -152,39 +161,23 @@ export class EventProducer {
     );
   }
 
-  private async client(): Promise<Producer> {
+  private async client(): Promise<WireProducer> {
     if (this.producer) return this.producer;
-    this.connecting ??= (async () => {
-      const producer = createKafka({
-        brokers: this.opts.brokers,
-        clientId: 'gamepipe-serve',
-        connectionTimeoutMs: 1_000,
-        // bounded, so a dead broker fails the request instead of hanging it; the producer is
-        // replaced after a failure, so its sequence numbers start clean
-        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-      }).producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: HostPartitioner,
-        allowAutoTopicCreation: false,
+    // a new producer id each time, so sequence numbers start clean after a failure
+    this.connecting ??= WireProducer.connect(this.opts.brokers, this.opts.topic, {
+      timeoutMs: this.opts.ackTimeoutMs + 1_000,
+    })
+      .then((producer) => (this.producer = producer))
+      .finally(() => {
+        this.connecting = undefined;
       });
-      try {
-        await producer.connect();
-      } catch (err) {
-        await producer.disconnect().catch(() => undefined);
-        throw err;
-      }
-      this.producer = producer;
-      return producer;
-    })().finally(() => {
-      this.connecting = undefined;
-    });
     return this.connecting;
   }
 
   private schedule(): void {
-    // while a request is in flight, what queues meanwhile waits for it and goes next together
-    if (this.timer || this.queue.length === 0 || this.inFlight) return;
+    // while maxInFlight requests are out, what queues meanwhile waits and goes next together
+    if (this.timer || this.queue.length === 0 || this.inFlight.size >= this.opts.maxInFlight)
+      return;
     if (this.queuedMessages >= this.opts.maxBatchMessages) {
       void this.drain();
       return;
@@ -201,7 +194,7 @@ export class EventProducer {
   }
 
   private async drain(): Promise<void> {
-    if (this.inFlight || this.queue.length === 0) return;
+    if (this.inFlight.size >= this.opts.maxInFlight || this.queue.length === 0) return;
     const batch: Pending[] = [];
     let count = 0;
     while (this.queue.length > 0) {
@@ -214,16 +207,14 @@ export class EventProducer {
     }
     this.queuedMessages -= count;
     if (batch.length === 0) return this.afterSend();
-    this.inFlight = batch;
-    this.inFlightSince = Date.now();
+    this.inFlight.set(batch, Date.now());
+    let producer: WireProducer | undefined;
     try {
-      const producer = await this.client();
-      await producer.send({
-        topic: this.opts.topic,
-        acks: -1,
-        timeout: this.opts.ackTimeoutMs,
-        messages: batch.flatMap((p) => p.messages),
-      });
+      producer = await this.client();
+      await producer.send(
+        batch.length === 1 ? (batch[0] as Pending).messages : batch.flatMap((p) => p.messages),
+        this.opts.ackTimeoutMs,
+      );
       const now = Date.now();
       for (const p of batch) {
         if (p.settled) continue;
@@ -250,13 +241,14 @@ export class EventProducer {
         p.reject(error);
       }
       // start the next attempt with a fresh producer id and sequence numbers
-      const old = this.producer;
-      this.producer = undefined;
-      void old?.disconnect().catch(() => undefined);
+      // (the requests behind this one on the same producer fail too: their sequence numbers no
+      // longer follow on, so the broker refuses them and their callers get 503 as well)
+      if (producer && this.producer === producer) this.producer = undefined;
+      producer?.close();
       // what queued meanwhile would hit the same failure: fail it now rather than let it wait
       this.failQueued(error);
     } finally {
-      this.inFlight = undefined;
+      this.inFlight.delete(batch);
     }
     this.afterSend();
   }
@@ -266,6 +258,7 @@ export class EventProducer {
       this.schedule();
       return;
     }
+    if (this.inFlight.size > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -285,7 +278,7 @@ export class EventProducer {
   private sweep(): void {
     const limit = Date.now() - this.opts.ackTimeoutMs;
     const expired = (p: Pending): boolean => !p.settled && p.enqueuedAt < limit;
-    const targets = [...(this.inFlight ?? []), ...this.queue].filter(expired);
+    const targets = [...[...this.inFlight.keys()].flat(), ...this.queue].filter(expired);
     if (targets.length === 0) return;
     const error = this.timeoutError();
     for (const p of targets) {
