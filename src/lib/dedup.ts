@@ -52,6 +52,15 @@ export class FingerprintSet {
 
 /** Two independent 32-bit hashes of the id (FNV-1a and a murmur-style mix): 64 bits. */
 function fingerprint(id: string): [number, number] {
+  fingerprintInto(id);
+  return [fpHi >>> 0, fpLo >>> 0];
+}
+
+// the last fingerprint, as two int32s: no array to allocate on the hot path
+let fpHi = 0;
+let fpLo = 0;
+
+function fingerprintInto(id: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c ^ id.length;
   for (let i = 0; i < id.length; i++) {
@@ -60,7 +69,8 @@ function fingerprint(id: string): [number, number] {
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  return [a >>> 0, b >>> 0];
+  fpHi = a | 0;
+  fpLo = b | 0;
 }
 
 /** What a range's reader does with an event id it reads. */
@@ -104,26 +114,21 @@ export class SharedIdTable {
     this.mask = this.t.length / 3 - 1;
   }
 
-  /** The slot (index of its first int) of an id: claimed for range `claimFor` when given and new. */
-  private slot(h: number, l: number, claimFor?: number): { i: number; created: boolean } {
+  /**
+   * The index (of its first int) of the slot holding fingerprint (h, l), or -1 - the index of the
+   * empty slot where it would go.
+   */
+  private find(h: number, l: number): number {
     const t = this.t;
     let s = (l ^ Math.imul(h, 0x9e3779b1)) & this.mask;
     for (;;) {
       const i = s * 3;
-      let cur = Atomics.load(t, i);
-      if (cur === 0) {
-        if (claimFor === undefined) return { i: -1, created: false };
-        cur = Atomics.compareExchange(t, i, 0, h);
-        if (cur === 0) {
-          Atomics.store(t, i + 2, claimFor);
-          Atomics.store(t, i + 1, l); // low half last: non-zero means the slot is complete
-          return { i, created: true };
-        }
-      }
+      const cur = Atomics.load(t, i);
+      if (cur === 0) return -1 - i;
       if (cur === h) {
         let lo = Atomics.load(t, i + 1);
         while (lo === 0) lo = Atomics.load(t, i + 1); // another thread is filling the slot
-        if (lo === l) return { i, created: false };
+        if (lo === l) return i;
       }
       s = (s + 1) & this.mask;
     }
@@ -131,14 +136,27 @@ export class SharedIdTable {
 
   /** Keep or drop this occurrence of `id`, read in order within range number `range`. */
   claim(id: string, range: number): Claim {
-    const [h, l] = fingerprint62(id);
-    const { i, created } = this.slot(h, l, range);
-    if (created) return Claim.Keep;
+    fingerprintInto(id);
+    const h = fpHi | 1; // neither half zero: zero marks an empty or unfinished slot
+    const l = fpLo | 1;
+    const t = this.t;
+    let i: number;
     for (;;) {
-      const owner = Atomics.load(this.t, i + 2);
+      i = this.find(h, l);
+      if (i >= 0) break;
+      const empty = -1 - i;
+      if (Atomics.compareExchange(t, empty, 0, h) === 0) {
+        Atomics.store(t, empty + 2, range);
+        Atomics.store(t, empty + 1, l); // low half last: non-zero means the slot is complete
+        return Claim.Keep;
+      }
+      // another thread took that slot first: look again
+    }
+    for (;;) {
+      const owner = Atomics.load(t, i + 2);
       if (owner <= range) return Claim.Drop;
       // a later range kept it first: the id is ours, and that range must be read again
-      if (Atomics.compareExchange(this.t, i + 2, owner, range) === owner) {
+      if (Atomics.compareExchange(t, i + 2, owner, range) === owner) {
         Atomics.store(this.dirty, owner, 1);
         return Claim.Keep;
       }
@@ -147,18 +165,12 @@ export class SharedIdTable {
 
   /** The lowest-numbered range that has `id`, once every range was read; -1 when unknown. */
   ownerOf(id: string): number {
-    const [h, l] = fingerprint62(id);
-    const { i } = this.slot(h, l);
+    fingerprintInto(id);
+    const i = this.find(fpHi | 1, fpLo | 1);
     return i < 0 ? -1 : Atomics.load(this.t, i + 2);
   }
 
   isDirty(range: number): boolean {
     return Atomics.load(this.dirty, range) === 1;
   }
-}
-
-/** The 64-bit fingerprint with neither half zero (zero marks an empty or unfinished slot). */
-function fingerprint62(id: string): [number, number] {
-  const [a, b] = fingerprint(id);
-  return [a | 1, b | 1];
 }

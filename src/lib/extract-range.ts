@@ -186,7 +186,8 @@ export async function extractRange(
             );
           }
           const { host, port } = parseBroker(known);
-          const connection = new KafkaConnection(host, port, 'gamepipe-extract');
+          // readRange is done with a response before the one after next arrives: 2 buffers do
+          const connection = new KafkaConnection(host, port, 'gamepipe-extract', 30_000, 2);
           await connection.connect().catch((err: unknown) => {
             known = undefined; // ask for the leader again next time
             throw err;

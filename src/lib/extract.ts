@@ -348,7 +348,20 @@ function runJobs(
   onProgress: (seq: number, read: number) => void,
 ): Promise<RangeResult[]> {
   if (jobs.length === 0) return Promise.resolve([]);
-  const queue = [...jobs];
+  const n = Math.min(threads, jobs.length);
+  // each thread gets its own list, balanced by records (largest first to the least loaded): a
+  // started range cannot move, so handing out on demand can leave one thread with the last two
+  const queues: RangeJob[][] = Array.from({ length: n }, () => []);
+  const load = new Array<number>(n).fill(0);
+  const size = (j: RangeJob): number => j.range.endOffset - j.range.startOffset;
+  const place = new Map(jobs.map((j, i) => [j, i]));
+  for (const job of [...jobs].sort((a, b) => size(b) - size(a))) {
+    const k = load.indexOf(Math.min(...load));
+    (queues[k] as RangeJob[]).push(job);
+    load[k] = (load[k] as number) + size(job);
+  }
+  // each thread reads its ranges in the order given
+  for (const q of queues) q.sort((a, b) => (place.get(a) as number) - (place.get(b) as number));
   const results: RangeResult[] = [];
   const workers: Worker[] = [];
   return new Promise<RangeResult[]>((resolve, reject) => {
@@ -360,26 +373,26 @@ function runJobs(
       for (const w of workers) void w.terminate();
       reject(err);
     };
-    const busy = new Map<Worker, number>();
-    // hands out jobs until the worker has `perWorker` running, or says goodbye when none is left
-    const feed = (w: Worker): void => {
-      while ((busy.get(w) ?? 0) < perWorker && queue.length) {
-        w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
-        busy.set(w, (busy.get(w) ?? 0) + 1);
-      }
-      if (busy.get(w) === 0) w.postMessage({ type: 'exit' } satisfies ToWorker);
-    };
-    for (let i = 0; i < Math.min(threads, jobs.length); i++) {
+    for (let i = 0; i < n; i++) {
+      const queue = queues[i] as RangeJob[];
       const w = new Worker(WORKER.url, { workerData: setup, execArgv: WORKER.execArgv });
       workers.push(w);
-      busy.set(w, 0);
       live++;
+      let busy = 0;
+      // hands out jobs until the thread has `perWorker` running, or says goodbye when none is left
+      const feed = (): void => {
+        while (busy < perWorker && queue.length) {
+          w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
+          busy++;
+        }
+        if (busy === 0) w.postMessage({ type: 'exit' } satisfies ToWorker);
+      };
       w.on('message', (m: FromWorker) => {
         if (m.type === 'progress') onProgress(m.seq, m.read);
         else if (m.type === 'done') {
           results.push(m.result);
-          busy.set(w, (busy.get(w) ?? 1) - 1);
-          feed(w);
+          busy--;
+          feed();
         } else fail(deserializeError(m.error));
       });
       w.on('error', fail);
@@ -394,15 +407,8 @@ function runJobs(
             );
         }
       });
+      feed();
     }
-    // one round of one job each first, so short lists spread over the threads
-    for (const w of workers) {
-      if (queue.length) {
-        w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
-        busy.set(w, 1);
-      }
-    }
-    for (const w of workers) feed(w);
   });
 }
 

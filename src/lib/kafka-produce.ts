@@ -237,8 +237,13 @@ export class WireProducer {
   async send(messages: readonly OutMessage[], timeoutMs: number): Promise<void> {
     if (this.failed) throw new Error('this producer failed; start a new one');
     const byPartition = new Map<number, OutMessage[]>();
+    const partitionOf = new Map<string, number>(); // a batch's events mostly share their Host
     for (const m of messages) {
-      const p = partitionForKey(Buffer.from(m.key), this.partitions);
+      let p = partitionOf.get(m.key);
+      if (p === undefined) {
+        p = partitionForKey(Buffer.from(m.key), this.partitions);
+        partitionOf.set(m.key, p);
+      }
       let list = byPartition.get(p);
       if (!list) byPartition.set(p, (list = []));
       list.push(m);

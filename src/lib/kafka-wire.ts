@@ -147,15 +147,27 @@ export class KafkaConnection {
   private socket: Socket | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
   private failure: Error | undefined;
+  /** The size prefix being read, and the response being filled. */
+  private readonly head = Buffer.alloc(4);
+  private headFill = 0;
+  private frame: Buffer | undefined;
+  private frameSize = 0;
+  private frameFill = 0;
+  private readonly pool: Buffer[] = [];
+  private poolNext = 0;
 
+  /**
+   * `recycle` > 0: response buffers are reused, each after `recycle` more responses, sparing big
+   * allocations (and the garbage collections they cause) to a caller that reads one response
+   * after another and keeps nothing of it by then.
+   */
   constructor(
     readonly host: string,
     readonly port: number,
     private readonly clientId = 'gamepipe',
     private readonly timeoutMs = 30_000,
+    private readonly recycle = 0,
   ) {}
 
   get address(): string {
@@ -245,18 +257,26 @@ export class KafkaConnection {
   }
 
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    while (this.buffered >= 4) {
-      const head = this.chunks[0] as Buffer;
-      const size =
-        head.length >= 4 ? head.readInt32BE(0) : Buffer.concat(this.chunks).readInt32BE(0);
-      if (this.buffered < 4 + size) return;
-      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks, this.buffered);
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
+    let pos = 0;
+    while (pos < d.length) {
+      if (!this.frame) {
+        const take = Math.min(4 - this.headFill, d.length - pos);
+        d.copy(this.head, this.headFill, pos, pos + take);
+        this.headFill += take;
+        pos += take;
+        if (this.headFill < 4) return;
+        this.headFill = 0;
+        this.frameSize = this.head.readInt32BE(0);
+        this.frameFill = 0;
+        this.frame = this.frameBuffer(this.frameSize);
+      }
+      const take = Math.min(this.frameSize - this.frameFill, d.length - pos);
+      d.copy(this.frame, this.frameFill, pos, pos + take);
+      this.frameFill += take;
+      pos += take;
+      if (this.frameFill < this.frameSize) return;
+      const frame = this.frame.subarray(0, this.frameSize);
+      this.frame = undefined;
       const id = frame.readInt32BE(0);
       const p = this.pending.get(id);
       if (p) {
@@ -264,6 +284,17 @@ export class KafkaConnection {
         p.resolve(frame.subarray(4));
       }
     }
+  }
+
+  private frameBuffer(size: number): Buffer {
+    if (this.recycle <= 0) return Buffer.allocUnsafe(size);
+    const slot = this.poolNext;
+    this.poolNext = (slot + 1) % this.recycle;
+    const have = this.pool[slot];
+    if (have && have.length >= size) return have;
+    const fresh = Buffer.allocUnsafe(size);
+    this.pool[slot] = fresh;
+    return fresh;
   }
 
   close(): void {
