@@ -12,9 +12,17 @@ import { uniqueName } from '../test/helpers.js';
 import { cleanUp, fillTopic, measured, measuredExtract } from './common.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '1000000,5000000' } },
+  options: {
+    events: { type: 'string', default: '1000000,5000000' },
+    // this VM's speed drifts by ±15 % between runs: each figure is the median of `runs`
+    runs: { type: 'string', default: '3' },
+    // an existing topic to read instead of filling a new one (BENCH_KEEP_TOPIC prints them)
+    topics: { type: 'string' },
+  },
 });
 const sizes = (values.events ?? '').split(',').map(Number);
+const runs = Number(values.runs);
+const given = values.topics?.split(',');
 const config = resolveConfig();
 const DATE = '2026-11-01';
 
@@ -39,50 +47,69 @@ interface Row {
   seconds: number;
   perSecond: number;
   peakRssMb: number;
+  each: string;
+}
+
+/** The median wall time of `runs` runs, their highest peak RSS, and every run's seconds. */
+async function repeated(
+  once: () => Promise<{ ms: number; peakRssMb: number }>,
+): Promise<{ ms: number; peakRssMb: number; each: string }> {
+  const all: Array<{ ms: number; peakRssMb: number }> = [];
+  for (let i = 0; i < runs; i++) all.push(await once());
+  const sorted = [...all].sort((a, b) => a.ms - b.ms);
+  return {
+    ms: (sorted[Math.floor((sorted.length - 1) / 2)] as { ms: number }).ms,
+    peakRssMb: Math.max(...all.map((r) => r.peakRssMb)),
+    each: all.map((r) => (r.ms / 1000).toFixed(1)).join(', '),
+  };
 }
 
 const rows: Row[] = [];
-for (const n of sizes) {
-  process.stderr.write(`producing ${n} events...\n`);
-  const topic = await fillTopic(config, n, DATE);
+for (const [i, n] of sizes.entries()) {
+  let topic = given?.[i];
+  if (!topic) {
+    process.stderr.write(`producing ${n} events...\n`);
+    topic = await fillTopic(config, n, DATE);
+  }
   const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
-  const read = await measured([
-    '--input-type=module',
-    '-e',
-    READ_ONLY,
-    config.brokers.join(','),
-    topic,
-    String(n),
-  ]);
+  const read = await repeated(() =>
+    measured(['--input-type=module', '-e', READ_ONLY, config.brokers.join(','), topic, String(n)]),
+  );
   rows.push({
     events: n,
     run: 'baseline: read + JSON.parse only (kafkajs)',
     seconds: read.ms / 1000,
     perSecond: n / (read.ms / 1000),
     peakRssMb: read.peakRssMb,
+    each: read.each,
   });
-  const ex = await measuredExtract(topic, base, DATE);
-  const r = ex;
-  if (r.records !== n) throw new Error(`extract read ${r.records} of ${n}`);
+  // each run replaces the date's output with the same bytes
+  const ex = await repeated(async () => {
+    const r = await measuredExtract(topic, base, DATE);
+    if (r.records !== n) throw new Error(`extract read ${r.records} of ${n}`);
+    return r;
+  });
   rows.push({
     events: n,
     run: 'gamepipe extract (Kafka → Parquet on HDFS)',
     seconds: ex.ms / 1000,
     perSecond: n / (ex.ms / 1000),
     peakRssMb: ex.peakRssMb,
+    each: ex.each,
   });
-  if (process.env.BENCH_KEEP_TOPIC) process.stderr.write(`kept topic ${topic}\n`);
+  if (process.env.BENCH_KEEP_TOPIC || given) process.stderr.write(`kept topic ${topic}\n`);
   else await cleanUp(config, topic, base);
 }
 
 console.log(
   `\nbench/extract — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, topic of 3 partitions\n`,
 );
-console.log('| events | run | wall s | events/s | peak RSS MB |');
-console.log('| ---: | --- | ---: | ---: | ---: |');
+console.log(`each figure: the median of ${runs} runs (every run's seconds in the last column)\n`);
+console.log('| events | run | wall s | events/s | peak RSS MB | runs s |');
+console.log('| ---: | --- | ---: | ---: | ---: | --- |');
 for (const r of rows)
   console.log(
-    `| ${r.events} | ${r.run} | ${r.seconds.toFixed(1)} | ${Math.round(r.perSecond)} | ${r.peakRssMb} |`,
+    `| ${r.events} | ${r.run} | ${r.seconds.toFixed(1)} | ${Math.round(r.perSecond)} | ${r.peakRssMb} | ${r.each} |`,
   );
 const ex = rows.filter((r) => r.run.startsWith('gamepipe'));
 if (ex.length >= 2) {
