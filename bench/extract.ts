@@ -50,17 +50,19 @@ interface Row {
   each: string;
 }
 
-/** The median wall time of `runs` runs, their highest peak RSS, and every run's seconds. */
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
+
+/** The median wall time and peak RSS of `runs` runs, and every run's seconds and MB. */
 async function repeated(
   once: () => Promise<{ ms: number; peakRssMb: number }>,
 ): Promise<{ ms: number; peakRssMb: number; each: string }> {
   const all: Array<{ ms: number; peakRssMb: number }> = [];
   for (let i = 0; i < runs; i++) all.push(await once());
-  const sorted = [...all].sort((a, b) => a.ms - b.ms);
   return {
-    ms: (sorted[Math.floor((sorted.length - 1) / 2)] as { ms: number }).ms,
-    peakRssMb: Math.max(...all.map((r) => r.peakRssMb)),
-    each: all.map((r) => (r.ms / 1000).toFixed(1)).join(', '),
+    ms: median(all.map((r) => r.ms)),
+    peakRssMb: median(all.map((r) => r.peakRssMb)),
+    each: all.map((r) => `${(r.ms / 1000).toFixed(1)} s ${r.peakRssMb} MB`).join(', '),
   };
 }
 
@@ -104,8 +106,8 @@ for (const [i, n] of sizes.entries()) {
 console.log(
   `\nbench/extract — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, topic of 3 partitions\n`,
 );
-console.log(`each figure: the median of ${runs} runs (every run's seconds in the last column)\n`);
-console.log('| events | run | wall s | events/s | peak RSS MB | runs s |');
+console.log(`each figure: the median of ${runs} runs (every run in the last column)\n`);
+console.log('| events | run | wall s | events/s | peak RSS MB | runs |');
 console.log('| ---: | --- | ---: | ---: | ---: | --- |');
 for (const r of rows)
   console.log(

@@ -334,7 +334,15 @@ export async function startApi({
       });
     }
     if (rejected > 0) status = 207;
-    return send(res, status, { accepted: valid.length, rejected, failed: 0, results });
+    // what JSON.stringify would write, with the accepted entries (the bulk) written directly
+    const text = `{"accepted":${valid.length},"rejected":${rejected},"failed":0,"results":[${results
+      .map((r) =>
+        r.status === 'accepted'
+          ? `{"index":${r.index},"status":"accepted","event_id":"${r.event_id}"}`
+          : JSON.stringify(r),
+      )
+      .join(',')}]}\n`;
+    return sendText(res, status, text, { 'content-type': 'application/json' });
   }
 
   async function handle(
