@@ -96,7 +96,17 @@ function match(pathname: string): Matched {
   return { route: 'unknown', methods: [] };
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (
+    req.headers['content-length'] === undefined &&
+    req.headers['transfer-encoding'] === undefined
+  ) {
+    // no body (a seed-style GET): nothing to wait for
+    req.resume();
+    return Promise.resolve(NO_BODY);
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(bodyTooLarge(limit));
