@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import {
   allowedHeaders,
   buildEvent,
   eventJson,
+  RequestEvents,
   checkItem,
   checkMetadata,
   JOIN_GUILD,
@@ -17,6 +18,7 @@ import {
 } from './events.js';
 import { probeKafka } from './kafka.js';
 import { ApiMetrics } from './metrics.js';
+import type { OutMessage } from './kafka-produce.js';
 import { EventProducer } from './producer.js';
 
 const MAX_EVENT_BYTES = 16 * 1024;
@@ -97,6 +99,8 @@ function match(pathname: string): Matched {
 }
 
 const NO_BODY = Buffer.alloc(0);
+const ITEM_KEYS = ['type', 'item'];
+const TYPE_KEY = ['type'];
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (
@@ -205,13 +209,17 @@ export async function startApi({
     return { ok: lastProbe.ok, detail: lastProbe.detail };
   }
 
+  function countEvents(purchases: number, guild: number): void {
+    if (guild > 0) metrics.events.inc({ kind: 'join_guild' }, guild);
+    if (purchases > 0) metrics.events.inc({ kind: 'purchase' }, purchases);
+  }
+
   async function produce(events: GameEvent[]): Promise<void> {
     const shared = new Map<string, string>(); // the request's header values, serialized once
     await producer.send(events.map((e) => ({ key: e.Host, value: eventJson(e, shared) })));
     let guild = 0;
     for (const e of events) if (e.event_type === JOIN_GUILD) guild++;
-    if (guild > 0) metrics.events.inc({ kind: 'join_guild' }, guild);
-    if (events.length > guild) metrics.events.inc({ kind: 'purchase' }, events.length - guild);
+    countEvents(events.length - guild, guild);
   }
 
   function eventFrom(
@@ -276,11 +284,13 @@ export async function startApi({
         `a batch holds at most ${MAX_BATCH_EVENTS} events, got ${body.length}`,
       );
     }
-    const headers = allowedHeaders(req.headers);
-    const timestamp = new Date().toISOString(); // one receive time for the batch
+    const writer = new RequestEvents(allowedHeaders(req.headers), new Date().toISOString());
     const results: BatchResult[] = [];
-    const valid: Array<{ index: number; event: GameEvent }> = [];
-    body.forEach((entry: unknown, index) => {
+    const messages: OutMessage[] = [];
+    const accepted: number[] = [];
+    let guild = 0;
+    for (let index = 0; index < body.length; index++) {
+      const entry: unknown = body[index];
       try {
         if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
           throw new GamepipeError(ErrorCodes.badEvent, 'each event must be a JSON object');
@@ -289,49 +299,47 @@ export async function startApi({
         if (type !== 'purchase' && type !== 'join_guild') {
           throw new GamepipeError(ErrorCodes.badEvent, 'type must be "purchase" or "join_guild"');
         }
-        const metadata = checkMetadata(
-          type,
-          entry,
-          type === 'purchase' ? ['type', 'item'] : ['type'],
-        );
-        const event = buildEvent({
-          kind: type,
-          item: type === 'purchase' ? checkItem(item) : undefined,
-          headers,
-          metadata,
-          timestamp,
+        const checkedItem = type === 'purchase' ? checkItem(item) : undefined;
+        const metadata = checkMetadata(type, entry, type === 'purchase' ? ITEM_KEYS : TYPE_KEY);
+        const eventId = randomUUID();
+        messages.push({
+          key: writer.host,
+          value: writer.json(type, checkedItem, metadata, eventId),
         });
-        valid.push({ index, event });
-        results[index] = { index, status: 'accepted', event_id: event.event_id };
+        accepted.push(index);
+        if (type === 'join_guild') guild++;
+        results[index] = { index, status: 'accepted', event_id: eventId };
       } catch (err) {
         const e = err as GamepipeError;
         results[index] = { index, status: 'rejected', error: { code: e.code, message: e.message } };
       }
-    });
+    }
     let status = 200;
-    if (valid.length > 0) {
+    if (messages.length > 0) {
       try {
-        await produce(valid.map((v) => v.event));
+        await producer.send(messages);
+        countEvents(messages.length - guild, guild);
       } catch (err) {
         const e = err as GamepipeError;
-        for (const v of valid) {
-          results[v.index] = {
-            index: v.index,
-            status: 'failed',
-            error: { code: e.code, message: e.message },
-          };
+        for (const index of accepted) {
+          results[index] = { index, status: 'failed', error: { code: e.code, message: e.message } };
         }
         return send(
           res,
           503,
-          { accepted: 0, rejected: body.length - valid.length, failed: valid.length, results },
+          {
+            accepted: 0,
+            rejected: body.length - accepted.length,
+            failed: accepted.length,
+            results,
+          },
           { 'retry-after': '1' },
         );
       }
     }
-    log.events = valid.length;
-    const rejected = body.length - valid.length;
-    if (valid.length === 0) {
+    log.events = accepted.length;
+    const rejected = body.length - accepted.length;
+    if (accepted.length === 0) {
       return send(res, 400, {
         error: {
           code: ErrorCodes.badEvent,
@@ -345,7 +353,7 @@ export async function startApi({
     }
     if (rejected > 0) status = 207;
     // what JSON.stringify would write, with the accepted entries (the bulk) written directly
-    const text = `{"accepted":${valid.length},"rejected":${rejected},"failed":0,"results":[${results
+    const text = `{"accepted":${accepted.length},"rejected":${rejected},"failed":0,"results":[${results
       .map((r) =>
         r.status === 'accepted'
           ? `{"index":${r.index},"status":"accepted","event_id":"${r.event_id}"}`
