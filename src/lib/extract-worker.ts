@@ -2,7 +2,7 @@
  * An extract worker thread: takes partition ranges from the main thread one at a time and lands
  * each with extractRange. Errors go back as plain data and become GamepipeErrors again there.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { Config } from './config.js';
 import { SharedIdTable } from './dedup.js';
 import { GamepipeError } from './errors.js';
@@ -14,7 +14,8 @@ export interface WorkerSetup {
   ids: SharedIdTable['buffers'];
 }
 
-export type ToWorker = { type: 'job'; job: RangeJob } | { type: 'exit' };
+export type ToWorker =
+  { type: 'setup'; setup: WorkerSetup } | { type: 'job'; job: RangeJob } | { type: 'exit' };
 
 export interface SerializedError {
   name: string;
@@ -49,14 +50,18 @@ export function serializeError(err: unknown): SerializedError {
 
 if (parentPort) {
   const port = parentPort;
-  const { config, ids: buffers } = workerData as WorkerSetup;
-  const ids = new SharedIdTable(buffers);
+  let setup: { config: WorkerSetup['config']; ids: SharedIdTable } | undefined;
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'exit') {
       port.close();
       return;
     }
+    if (msg.type === 'setup') {
+      setup = { config: msg.setup.config, ids: new SharedIdTable(msg.setup.ids) };
+      return;
+    }
     const { job } = msg;
+    const { config, ids } = setup as NonNullable<typeof setup>;
     withHdfs(config, (hdfs) =>
       extractRange(config, hdfs, ids, job, (read) =>
         port.postMessage({ type: 'progress', seq: job.seq, read } as FromWorker),

@@ -65,6 +65,16 @@ export async function dayRanges(
   return withAdmin(
     config,
     async (admin) => {
+      if (!(await admin.listTopics()).includes(topic)) {
+        throw new GamepipeError(
+          ErrorCodes.topicNotFound,
+          `topic ${topic} does not exist on ${config.brokers.join(',')}`,
+          {
+            hint: 'pass the events topic with --topic (see `gamepipe topic list`)',
+            context: { topic },
+          },
+        );
+      }
       const start = await admin.fetchTopicOffsetsByTimestamp(topic, startMs);
       // asked after the start, so a record appended in between is in the range of neither
       const end = await admin.fetchTopicOffsetsByTimestamp(topic, endMs);
@@ -124,6 +134,45 @@ export async function extractDate(
       },
     );
   }
+  // the threads load while the day's ranges are looked up; ended whatever happens
+  const pool = dryRun ? undefined : new WorkerPool(threads);
+  try {
+    return await extractWith(config, pool, {
+      date,
+      topic,
+      base,
+      dryRun,
+      force,
+      rowGroupRows,
+      onProgress,
+      t0,
+    });
+    // (extractWith returns the result; the pool ends below)
+  } catch (err) {
+    await pool?.close({ now: true });
+    throw err;
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function extractWith(
+  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  pool: WorkerPool | undefined,
+  {
+    date,
+    topic,
+    base,
+    dryRun,
+    force,
+    rowGroupRows,
+    onProgress,
+    t0,
+  }: Required<
+    Pick<ExtractOptions, 'date' | 'topic' | 'base' | 'dryRun' | 'force' | 'rowGroupRows'>
+  > &
+    Pick<ExtractOptions, 'onProgress'> & { t0: number },
+): Promise<ExtractResult> {
   const { ranges, dayClosed } = await dayRanges(config, topic, date);
   const total = ranges.reduce((n, r) => n + (r.endOffset - r.startOffset), 0);
   const result: ExtractResult = {
@@ -184,7 +233,7 @@ export async function extractDate(
       ranges,
       staging,
       rowGroupRows,
-      threads,
+      pool: pool as WorkerPool,
       result,
       total,
       onProgress,
@@ -234,7 +283,7 @@ interface ReadDayOptions {
   ranges: PartitionRange[];
   staging: string;
   rowGroupRows: number;
-  threads: number;
+  pool: WorkerPool;
   result: ExtractResult;
   total: number;
   onProgress?: ExtractOptions['onProgress'];
@@ -247,7 +296,7 @@ interface ReadDayOptions {
  */
 async function readDay(
   config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
-  { topic, ranges, staging, rowGroupRows, threads, result, total, onProgress }: ReadDayOptions,
+  { topic, ranges, staging, rowGroupRows, pool, result, total, onProgress }: ReadDayOptions,
 ): Promise<void> {
   const parts = splitRanges(ranges);
   if (parts.length === 0) return;
@@ -271,19 +320,17 @@ async function readDay(
   const seqs = parts.map((_, i) => i);
   if (process.env.GAMEPIPE_TEST_PARTITION_ORDER === 'reverse') seqs.reverse();
   const bySeq = new Map<number, RangeResult>();
-  for (const r of await runJobs(
+  for (const r of await pool.run(
     setup,
     seqs.map((i) => job(i, 'first')),
-    threads,
     JOBS_PER_THREAD,
     progress,
   ))
     bySeq.set(r.seq, r);
   const again = seqs.filter((i) => ids.isDirty(i));
-  for (const r of await runJobs(
+  for (const r of await pool.run(
     setup,
     again.map((i) => job(i, 'again')),
-    threads,
     JOBS_PER_THREAD,
     progress,
   ))
@@ -337,79 +384,112 @@ const WORKER = import.meta.url.endsWith('.ts')
   : { url: new URL('./extract-worker.js', import.meta.url), execArgv: undefined };
 
 /**
- * Runs the jobs on up to `threads` worker threads, `perWorker` at a time on each (one job's
- * computing overlaps another's waiting on Kafka and HDFS); rejects with the first failure.
+ * The extract worker threads. They start at once (loading their modules takes a few hundred ms),
+ * while the main thread finds the day's ranges; `run` gives them the shared setup and the jobs.
  */
-function runJobs(
-  setup: WorkerSetup,
-  jobs: RangeJob[],
-  threads: number,
-  perWorker: number,
-  onProgress: (seq: number, read: number) => void,
-): Promise<RangeResult[]> {
-  if (jobs.length === 0) return Promise.resolve([]);
-  const n = Math.min(threads, jobs.length);
-  // each thread gets its own list, balanced by records (largest first to the least loaded): a
-  // started range cannot move, so handing out on demand can leave one thread with the last two
-  const queues: RangeJob[][] = Array.from({ length: n }, () => []);
-  const load = new Array<number>(n).fill(0);
-  const size = (j: RangeJob): number => j.range.endOffset - j.range.startOffset;
-  const place = new Map(jobs.map((j, i) => [j, i]));
-  for (const job of [...jobs].sort((a, b) => size(b) - size(a))) {
-    const k = load.indexOf(Math.min(...load));
-    (queues[k] as RangeJob[]).push(job);
-    load[k] = (load[k] as number) + size(job);
-  }
-  // each thread reads its ranges in the order given
-  for (const q of queues) q.sort((a, b) => (place.get(a) as number) - (place.get(b) as number));
-  const results: RangeResult[] = [];
-  const workers: Worker[] = [];
-  return new Promise<RangeResult[]>((resolve, reject) => {
-    let live = 0;
-    let failed = false;
-    const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) void w.terminate();
-      reject(err);
-    };
-    for (let i = 0; i < n; i++) {
-      const queue = queues[i] as RangeJob[];
-      const w = new Worker(WORKER.url, { workerData: setup, execArgv: WORKER.execArgv });
-      workers.push(w);
-      live++;
-      let busy = 0;
-      // hands out jobs until the thread has `perWorker` running, or says goodbye when none is left
-      const feed = (): void => {
-        while (busy < perWorker && queue.length) {
-          w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
-          busy++;
-        }
-        if (busy === 0) w.postMessage({ type: 'exit' } satisfies ToWorker);
-      };
-      w.on('message', (m: FromWorker) => {
-        if (m.type === 'progress') onProgress(m.seq, m.read);
-        else if (m.type === 'done') {
-          results.push(m.result);
-          busy--;
-          feed();
-        } else fail(deserializeError(m.error));
-      });
-      w.on('error', fail);
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private failure: ((err: unknown) => void) | undefined;
+  private setupSent = false;
+  private closed = false;
+
+  constructor(threads: number) {
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(WORKER.url, { execArgv: WORKER.execArgv });
+      w.on('error', (err) => this.failure?.(err));
       w.on('exit', (code) => {
-        if (failed) return;
-        if (code !== 0) fail(new Error(`an extract worker thread exited with code ${code}`));
-        else if (--live === 0) {
-          if (results.length === jobs.length) resolve(results);
-          else
-            fail(
-              new Error(`extract workers stopped after ${results.length} of ${jobs.length} ranges`),
-            );
-        }
+        if (code !== 0)
+          this.failure?.(new Error(`an extract worker thread exited with code ${code}`));
       });
-      feed();
+      this.workers.push(w);
     }
-  });
+  }
+
+  /**
+   * Runs the jobs, each thread `perWorker` at a time (one job's computing overlaps another's
+   * waiting on Kafka and HDFS); rejects with the first failure.
+   */
+  run(
+    setup: WorkerSetup,
+    jobs: RangeJob[],
+    perWorker: number,
+    onProgress: (seq: number, read: number) => void,
+  ): Promise<RangeResult[]> {
+    if (jobs.length === 0) return Promise.resolve([]);
+    if (!this.setupSent) {
+      for (const w of this.workers) w.postMessage({ type: 'setup', setup } satisfies ToWorker);
+      this.setupSent = true;
+    }
+    const n = Math.min(this.workers.length, jobs.length);
+    // each thread gets its own list, balanced by records (largest first to the least loaded): a
+    // started range cannot move, so handing out on demand can leave one thread with the last two
+    const queues: RangeJob[][] = Array.from({ length: n }, () => []);
+    const load = new Array<number>(n).fill(0);
+    const size = (j: RangeJob): number => j.range.endOffset - j.range.startOffset;
+    const place = new Map(jobs.map((j, i) => [j, i]));
+    for (const job of [...jobs].sort((a, b) => size(b) - size(a))) {
+      const k = load.indexOf(Math.min(...load));
+      (queues[k] as RangeJob[]).push(job);
+      load[k] = (load[k] as number) + size(job);
+    }
+    // each thread reads its ranges in the order given
+    for (const q of queues) q.sort((a, b) => (place.get(a) as number) - (place.get(b) as number));
+    const results: RangeResult[] = [];
+    return new Promise<RangeResult[]>((resolve, reject) => {
+      let settled = false;
+      const listeners: Array<[Worker, (m: FromWorker) => void]> = [];
+      const finish = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        this.failure = undefined;
+        for (const [w, l] of listeners) w.off('message', l);
+        if (err) reject(err);
+        else resolve(results);
+      };
+      this.failure = finish;
+      for (let i = 0; i < n; i++) {
+        const w = this.workers[i] as Worker;
+        const queue = queues[i] as RangeJob[];
+        let busy = 0;
+        const feed = (): void => {
+          while (busy < perWorker && queue.length) {
+            w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
+            busy++;
+          }
+        };
+        const onMessage = (m: FromWorker): void => {
+          if (m.type === 'progress') onProgress(m.seq, m.read);
+          else if (m.type === 'done') {
+            results.push(m.result);
+            busy--;
+            if (results.length === jobs.length) finish();
+            else feed();
+          } else finish(deserializeError(m.error));
+        };
+        w.on('message', onMessage);
+        listeners.push([w, onMessage]);
+        feed();
+      }
+    });
+  }
+
+  /** Ends the threads: gently after a success, at once after a failure. */
+  async close({ now = false } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failure = undefined;
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if (now) {
+          await w.terminate();
+          return;
+        }
+        const exited = new Promise((r) => w.once('exit', r));
+        w.postMessage({ type: 'exit' } satisfies ToWorker);
+        await exited;
+      }),
+    );
+  }
 }
 
 function deserializeError(e: SerializedError): Error {

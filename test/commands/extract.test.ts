@@ -507,6 +507,22 @@ print(json.dumps(out))`,
     }
   });
 
+  it('a topic that does not exist is GP_TOPIC_NOT_FOUND, and nothing is written', async () => {
+    const missing = uniqueName('gp-no-such-topic');
+    const res = await runCli([
+      'extract',
+      '--date',
+      DAYS[0] as string,
+      '--topic',
+      missing,
+      '--base',
+      base,
+    ]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /GP_TOPIC_NOT_FOUND: topic gp-no-such-topic\S* does not exist/);
+    assert.match(res.stderr, /--topic/);
+  });
+
   it('bad dates and a base that is a file give their coded errors', async () => {
     const future = await runCli([
       'extract',
