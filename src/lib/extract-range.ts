@@ -13,7 +13,6 @@ import {
   storedEventProblem,
   type GameEvent,
 } from './events.js';
-import { partitionLeaders } from './kafka.js';
 import { readRange } from './kafka-fetch.js';
 import { KafkaConnection, parseBroker } from './kafka-wire.js';
 import { OUTPUTS, rangeFileName, type Output, type PartitionRange } from './lake.js';
@@ -174,7 +173,11 @@ export async function extractRange(
     await readRange(
       {
         connect: async () => {
-          known ??= (await partitionLeaders(config, topic)).get(partition);
+          if (known === undefined) {
+            // kafkajs only to look the leader up again after a failure: a thread starts faster
+            const { partitionLeaders } = await import('./kafka.js');
+            known = (await partitionLeaders(config, topic)).get(partition);
+          }
           if (!known) {
             throw new GamepipeError(
               ErrorCodes.kafka,
