@@ -208,15 +208,21 @@ export async function extractRange(
       },
       visit,
     );
+    // encode each output's last row groups, then wait for HDFS to finish all of them at once
+    const closing: Array<Promise<void>> = [];
     for (const o of OUTPUTS) {
       const s = sinks[o];
       if (!s) continue;
       await s.writeFull();
       await s.file.writeRowGroup(s.buffer);
-      const bytes = await s.file.close();
-      crashPoint('file-closed');
-      result.outputs[o] = { name, rows: s.file.rows, bytes };
+      closing.push(
+        s.file.close().then((bytes) => {
+          crashPoint('file-closed');
+          result.outputs[o] = { name, rows: s.file.rows, bytes };
+        }),
+      );
     }
+    await Promise.all(closing);
   } catch (err) {
     for (const s of Object.values(sinks)) s?.file.abort();
     throw err;

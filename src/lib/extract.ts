@@ -7,7 +7,7 @@ import { VERSION } from './version.js';
 import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
 import { crashPoint, type RangeJob, type RangeResult } from './extract-range.js';
 import type { FromWorker, SerializedError, ToWorker, WorkerSetup } from './extract-worker.js';
-import { partitionLeaders, withAdmin } from './kafka.js';
+import { leadersOf, withAdmin } from './kafka.js';
 import {
   formatDate,
   manifestPath,
@@ -60,7 +60,7 @@ export async function dayRanges(
   config: Pick<Config, 'brokers'>,
   topic: string,
   date: string,
-): Promise<{ ranges: PartitionRange[]; dayClosed: boolean }> {
+): Promise<{ ranges: PartitionRange[]; dayClosed: boolean; leaders: Map<number, string> }> {
   const { startMs, endMs } = parseDate(date);
   return withAdmin(
     config,
@@ -85,7 +85,9 @@ export async function dayRanges(
           endOffset: Number(end.find((e) => e.partition === partition)?.offset ?? offset),
         }))
         .sort((a, b) => a.partition - b.partition);
-      return { ranges, dayClosed: Date.now() >= endMs };
+      // each partition's leader, for reading the ranges straight from it
+      const leaders = await leadersOf(admin, topic);
+      return { ranges, dayClosed: Date.now() >= endMs, leaders };
     },
     { topic },
   );
@@ -173,7 +175,7 @@ async function extractWith(
   > &
     Pick<ExtractOptions, 'onProgress'> & { t0: number },
 ): Promise<ExtractResult> {
-  const { ranges, dayClosed } = await dayRanges(config, topic, date);
+  const { ranges, dayClosed, leaders } = await dayRanges(config, topic, date);
   const total = ranges.reduce((n, r) => n + (r.endOffset - r.startOffset), 0);
   const result: ExtractResult = {
     date,
@@ -234,6 +236,7 @@ async function extractWith(
       staging,
       rowGroupRows,
       pool: pool as WorkerPool,
+      leaders,
       result,
       total,
       onProgress,
@@ -284,6 +287,7 @@ interface ReadDayOptions {
   staging: string;
   rowGroupRows: number;
   pool: WorkerPool;
+  leaders: Map<number, string>;
   result: ExtractResult;
   total: number;
   onProgress?: ExtractOptions['onProgress'];
@@ -296,11 +300,20 @@ interface ReadDayOptions {
  */
 async function readDay(
   config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
-  { topic, ranges, staging, rowGroupRows, pool, result, total, onProgress }: ReadDayOptions,
+  {
+    topic,
+    ranges,
+    staging,
+    rowGroupRows,
+    pool,
+    leaders,
+    result,
+    total,
+    onProgress,
+  }: ReadDayOptions,
 ): Promise<void> {
   const parts = splitRanges(ranges);
   if (parts.length === 0) return;
-  const leaders = await partitionLeaders(config, topic);
   const ids = SharedIdTable.forIds(total, parts.length);
   const setup: WorkerSetup = {
     config: { brokers: config.brokers, webhdfsUrl: config.webhdfsUrl, hdfsUser: config.hdfsUser },

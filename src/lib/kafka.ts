@@ -287,24 +287,23 @@ export async function probeKafka(
   }
 }
 
+/** The leader broker (host:port) of each partition of a topic, through a connected admin. */
+export async function leadersOf(admin: Admin, topic: string): Promise<Map<number, string>> {
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const cluster = await admin.describeCluster();
+  const hosts = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+  const leaders = new Map<number, string>();
+  for (const p of meta.topics[0]?.partitions ?? []) {
+    const host = hosts.get(p.leader);
+    if (host) leaders.set(p.partitionId, host);
+  }
+  return leaders;
+}
+
 /** The leader broker (host:port) of each partition of a topic. */
 export async function partitionLeaders(
   config: Pick<Config, 'brokers'>,
   topic: string,
 ): Promise<Map<number, string>> {
-  return withAdmin(
-    config,
-    async (admin) => {
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      const cluster = await admin.describeCluster();
-      const hosts = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
-      const leaders = new Map<number, string>();
-      for (const p of meta.topics[0]?.partitions ?? []) {
-        const host = hosts.get(p.leader);
-        if (host) leaders.set(p.partitionId, host);
-      }
-      return leaders;
-    },
-    { topic },
-  );
+  return withAdmin(config, (admin) => leadersOf(admin, topic), { topic });
 }
