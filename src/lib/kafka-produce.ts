@@ -153,8 +153,11 @@ export function encodeRecordBatch(
   return buf;
 }
 
+/** InitProducerId errors of a broker still loading its coordinator state: asking again works. */
+const COORDINATOR_BUSY = new Set([14, 15, 16, 51]);
+
 /** Produce errors that mean "try again with a fresh producer" rather than "the data is bad". */
-const RETRIABLE = new Set([5, 6, 7, 13, 14, 15, 19, 20, 45, 46, 47, 74, 75]);
+const RETRIABLE = new Set([5, 6, 7, 13, 14, 15, 16, 19, 20, 45, 46, 47, 51, 74, 75]);
 const ERROR_NAMES: Record<number, string> = {
   2: 'CORRUPT_MESSAGE',
   3: 'UNKNOWN_TOPIC_OR_PARTITION',
@@ -163,11 +166,15 @@ const ERROR_NAMES: Record<number, string> = {
   7: 'REQUEST_TIMED_OUT',
   10: 'MESSAGE_TOO_LARGE',
   13: 'NETWORK_EXCEPTION',
+  14: 'COORDINATOR_LOAD_IN_PROGRESS',
+  15: 'COORDINATOR_NOT_AVAILABLE',
+  16: 'NOT_COORDINATOR',
   19: 'NOT_ENOUGH_REPLICAS',
   20: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
   45: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
   46: 'DUPLICATE_SEQUENCE_NUMBER',
   47: 'INVALID_PRODUCER_EPOCH',
+  51: 'CONCURRENT_TRANSACTIONS',
   59: 'UNKNOWN_PRODUCER_ID',
 };
 
@@ -212,18 +219,27 @@ export class WireProducer {
         leaders.set(partition, c);
       }
       const any = byAddress.values().next().value as KafkaConnection;
-      const body = await any.request(
-        API_INIT_PRODUCER_ID,
-        0,
-        new WireWriter().string(null).int32(60_000).toBuffer(),
-      );
-      const r = new WireReader(body);
-      r.int32(); // throttle
-      const error = r.int16();
-      if (error !== 0) throw produceError(error, topic);
-      const producerId = r.int64();
-      const producerEpoch = r.int16();
-      return new WireProducer(topic, leaders, leaderOf.size, producerId, producerEpoch);
+      // a broker that has just started answers "coordinator loading" for a moment: wait for it
+      const deadline = Date.now() + timeoutMs;
+      for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+        const body = await any.request(
+          API_INIT_PRODUCER_ID,
+          0,
+          new WireWriter().string(null).int32(60_000).toBuffer(),
+        );
+        const r = new WireReader(body);
+        r.int32(); // throttle
+        const error = r.int16();
+        if (error === 0) {
+          const producerId = r.int64();
+          const producerEpoch = r.int16();
+          return new WireProducer(topic, leaders, leaderOf.size, producerId, producerEpoch);
+        }
+        if (!COORDINATOR_BUSY.has(error) || Date.now() + wait > deadline) {
+          throw produceError(error, topic);
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     } catch (err) {
       for (const c of byAddress.values()) c.close();
       throw err;
