@@ -6,15 +6,12 @@ import { VERSION } from './version.js';
 import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
 import {
   allowedHeaders,
-  buildEvent,
-  eventJson,
-  RequestEvents,
   checkItem,
   checkMetadata,
   JOIN_GUILD,
-  type AllowedHeaders,
+  purchaseEventType,
+  RequestEvents,
   type EventKind,
-  type GameEvent,
 } from './events.js';
 import { probeKafka } from './kafka.js';
 import { ApiMetrics } from './metrics.js';
@@ -214,29 +211,6 @@ export async function startApi({
     if (purchases > 0) metrics.events.inc({ kind: 'purchase' }, purchases);
   }
 
-  async function produce(events: GameEvent[]): Promise<void> {
-    const shared = new Map<string, string>(); // the request's header values, serialized once
-    await producer.send(events.map((e) => ({ key: e.Host, value: eventJson(e, shared) })));
-    let guild = 0;
-    for (const e of events) if (e.event_type === JOIN_GUILD) guild++;
-    countEvents(events.length - guild, guild);
-  }
-
-  function eventFrom(
-    kind: EventKind,
-    item: string | undefined,
-    headers: AllowedHeaders,
-    body: unknown,
-  ): GameEvent {
-    const metadata = checkMetadata(kind, body);
-    return buildEvent({
-      kind,
-      item: kind === 'purchase' ? checkItem(item) : undefined,
-      headers,
-      metadata,
-    });
-  }
-
   async function handleEvent(
     req: IncomingMessage,
     res: ServerResponse,
@@ -244,23 +218,24 @@ export async function startApi({
     log: LogInfo,
   ): Promise<number> {
     const kind: EventKind = m.route === 'purchase' ? 'purchase' : 'join_guild';
-    if (kind === 'purchase') checkItem(m.item);
-    const body = parseJson(await readBody(req, MAX_EVENT_BYTES));
-    const event = eventFrom(kind, m.item, allowedHeaders(req.headers), body);
-    await produce([event]);
-    log.eventId = event.event_id;
+    const item = kind === 'purchase' ? checkItem(m.item) : undefined;
+    const metadata = checkMetadata(kind, parseJson(await readBody(req, MAX_EVENT_BYTES)));
+    const writer = new RequestEvents(allowedHeaders(req.headers), new Date().toISOString());
+    const eventId = randomUUID();
+    await producer.send([{ key: writer.host, value: writer.json(kind, item, metadata, eventId) }]);
+    countEvents(kind === 'purchase' ? 1 : 0, kind === 'purchase' ? 0 : 1);
+    log.eventId = eventId;
     if (wantsJson(req)) {
+      const eventType = kind === 'purchase' ? purchaseEventType(item as string) : JOIN_GUILD;
       return send(
         res,
         200,
-        { event_id: event.event_id, event_type: event.event_type, status: 'accepted' },
-        {
-          'x-event-id': event.event_id,
-        },
+        { event_id: eventId, event_type: eventType, status: 'accepted' },
+        { 'x-event-id': eventId },
       );
     }
     const text = kind === 'purchase' ? `${m.item} Purchased!\n` : 'Joined guild.\n';
-    return sendText(res, 200, text, { 'x-event-id': event.event_id });
+    return sendText(res, 200, text, { 'x-event-id': eventId });
   }
 
   async function handleBatch(

@@ -181,39 +181,6 @@ export function buildEvent({
   return event;
 }
 
-/** Fields whose values are safe in JSON as they are: built from checked items, UUIDs and ISO times. */
-const PLAIN_FIELDS = new Set(['event_type', 'event_id', 'timestamp', 'item']);
-
-/**
- * JSON.stringify(event) for events made by buildEvent, faster: the header values a request's
- * events share are serialized once (`headerJson`, filled as it goes), and the fields buildEvent
- * makes from checked parts are written without escaping. A test holds it to JSON.stringify.
- */
-export function eventJson(event: GameEvent, headerJson: Map<string, string> = new Map()): string {
-  let out = '{';
-  const fields = event as unknown as Record<string, unknown>;
-  for (const key in fields) {
-    const v = fields[key];
-    if (v === undefined) continue;
-    out += out.length === 1 ? `"${key}":` : `,"${key}":`;
-    if (typeof v === 'string') {
-      if (PLAIN_FIELDS.has(key)) {
-        out += `"${v}"`;
-      } else {
-        let json = headerJson.get(v);
-        if (json === undefined) {
-          json = JSON.stringify(v);
-          if (headerJson.size < 16) headerJson.set(v, json);
-        }
-        out += json;
-      }
-    } else {
-      out += JSON.stringify(v);
-    }
-  }
-  return out + '}';
-}
-
 /**
  * The Kafka message values of one request's events, written without building event objects:
  * exactly JSON.stringify(buildEvent(...)) (a test holds it to that), with the parts the events of
