@@ -6,7 +6,14 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { ErrorCodes, GamepipeError, STACK_HINT } from './errors.js';
-import { KAFKA_ERRORS, KafkaConnection, readInt64, WireReader, WireWriter } from './kafka-wire.js';
+import {
+  KAFKA_ERRORS,
+  KafkaConnection,
+  readInt64,
+  RETRIABLE_KAFKA_ERRORS,
+  WireReader,
+  WireWriter,
+} from './kafka-wire.js';
 
 const API_FETCH = 1;
 const FETCH_VERSION = 4; // the oldest Kafka 4 serves; it has everything a bounded read needs
@@ -358,7 +365,7 @@ function fetchError(code: number, topic: string, partition: number, offset: numb
     `fetching ${topic} partition ${partition} at offset ${offset} failed: ${name}`,
     {
       hint: STACK_HINT,
-      retriable: code === 5 || code === 6 || code === 7 || code >= 74,
+      retriable: RETRIABLE_KAFKA_ERRORS.has(code),
       context: { topic },
     },
   );

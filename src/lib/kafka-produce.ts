@@ -8,7 +8,14 @@
  */
 import { ErrorCodes, GamepipeError, STACK_HINT } from './errors.js';
 import { partitionLeaders } from './kafka.js';
-import { KafkaConnection, parseBroker, WireReader, WireWriter } from './kafka-wire.js';
+import {
+  KAFKA_ERRORS,
+  KafkaConnection,
+  parseBroker,
+  RETRIABLE_KAFKA_ERRORS,
+  WireReader,
+  WireWriter,
+} from './kafka-wire.js';
 import { partitionForKey } from './partitioner.js';
 
 const API_PRODUCE = 0;
@@ -156,28 +163,6 @@ export function encodeRecordBatch(
 /** InitProducerId errors of a broker still loading its coordinator state: asking again works. */
 const COORDINATOR_BUSY = new Set([14, 15, 16, 51]);
 
-/** Produce errors that mean "try again with a fresh producer" rather than "the data is bad". */
-const RETRIABLE = new Set([5, 6, 7, 13, 14, 15, 16, 19, 20, 45, 46, 47, 51, 74, 75]);
-const ERROR_NAMES: Record<number, string> = {
-  2: 'CORRUPT_MESSAGE',
-  3: 'UNKNOWN_TOPIC_OR_PARTITION',
-  5: 'LEADER_NOT_AVAILABLE',
-  6: 'NOT_LEADER_OR_FOLLOWER',
-  7: 'REQUEST_TIMED_OUT',
-  10: 'MESSAGE_TOO_LARGE',
-  13: 'NETWORK_EXCEPTION',
-  14: 'COORDINATOR_LOAD_IN_PROGRESS',
-  15: 'COORDINATOR_NOT_AVAILABLE',
-  16: 'NOT_COORDINATOR',
-  19: 'NOT_ENOUGH_REPLICAS',
-  20: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
-  45: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  46: 'DUPLICATE_SEQUENCE_NUMBER',
-  47: 'INVALID_PRODUCER_EPOCH',
-  51: 'CONCURRENT_TRANSACTIONS',
-  59: 'UNKNOWN_PRODUCER_ID',
-};
-
 /** The producer of one topic: a connection and a sequence per partition. */
 export class WireProducer {
   private readonly sequences: Int32Array;
@@ -316,7 +301,7 @@ export class WireProducer {
 }
 
 function produceError(code: number, topic: string): GamepipeError {
-  const name = ERROR_NAMES[code] ?? `error ${code}`;
+  const name = KAFKA_ERRORS[code] ?? `error ${code}`;
   if (code === 3) {
     return new GamepipeError(ErrorCodes.topicNotFound, `topic ${topic} does not exist`, {
       hint: 'create it with `gamepipe topic create`',
@@ -325,7 +310,7 @@ function produceError(code: number, topic: string): GamepipeError {
   }
   return new GamepipeError(ErrorCodes.kafkaUnavailable, `Kafka refused the events: ${name}`, {
     hint: STACK_HINT,
-    retriable: RETRIABLE.has(code),
+    retriable: RETRIABLE_KAFKA_ERRORS.has(code),
     context: { topic },
   });
 }
