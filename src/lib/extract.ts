@@ -138,8 +138,9 @@ export async function extractDate(
   }
   // the threads load while the day's ranges are looked up; ended whatever happens
   const pool = dryRun ? undefined : new WorkerPool(threads);
+  let result: ExtractResult;
   try {
-    return await extractWith(config, pool, {
+    result = await extractWith(config, pool, {
       date,
       topic,
       base,
@@ -149,13 +150,12 @@ export async function extractDate(
       onProgress,
       t0,
     });
-    // (extractWith returns the result; the pool ends below)
   } catch (err) {
     await pool?.close({ now: true });
     throw err;
-  } finally {
-    await pool?.close();
   }
+  await pool?.close();
+  return result;
 }
 
 async function extractWith(
@@ -404,7 +404,6 @@ export class WorkerPool {
   private readonly workers: Worker[] = [];
   private failure: ((err: unknown) => void) | undefined;
   private setupSent = false;
-  private closed = false;
 
   constructor(threads: number) {
     for (let i = 0; i < threads; i++) {
@@ -488,8 +487,6 @@ export class WorkerPool {
 
   /** Ends the threads: gently after a success, at once after a failure. */
   async close({ now = false } = {}): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
     this.failure = undefined;
     await Promise.all(
       this.workers.map(async (w) => {

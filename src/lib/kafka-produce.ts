@@ -191,7 +191,6 @@ export class WireProducer {
         context: { topic },
       });
     }
-    const byAddress = new Map<string, KafkaConnection>();
     const leaders = new Map<number, KafkaConnection>();
     try {
       // one connection per partition: a broker works on one request per connection at a time,
@@ -199,11 +198,10 @@ export class WireProducer {
       for (const [partition, address] of leaderOf) {
         const { host, port } = parseBroker(address);
         const c = new KafkaConnection(host, port, clientId, timeoutMs);
-        byAddress.set(`${address}/${partition}`, c);
-        await c.connect(1_000);
         leaders.set(partition, c);
+        await c.connect(1_000);
       }
-      const any = byAddress.values().next().value as KafkaConnection;
+      const any = leaders.values().next().value as KafkaConnection;
       // a broker that has just started answers "coordinator loading" for a moment: wait for it
       const deadline = Date.now() + timeoutMs;
       for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
@@ -226,7 +224,7 @@ export class WireProducer {
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } catch (err) {
-      for (const c of byAddress.values()) c.close();
+      for (const c of leaders.values()) c.close();
       throw err;
     }
   }
@@ -296,7 +294,7 @@ export class WireProducer {
 
   close(): void {
     this.failed = true;
-    for (const c of new Set(this.leaders.values())) c.close();
+    for (const c of this.leaders.values()) c.close();
   }
 }
 

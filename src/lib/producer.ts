@@ -2,8 +2,6 @@ import { ErrorCodes, GamepipeError } from './errors.js';
 import { wrapKafkaError } from './kafka.js';
 import { WireProducer, type OutMessage } from './kafka-produce.js';
 
-type Message = OutMessage;
-
 export interface EventProducerOptions {
   brokers: readonly string[];
   topic: string;
@@ -27,7 +25,7 @@ export interface EventProducerOptions {
 }
 
 interface Pending {
-  messages: Message[];
+  messages: readonly OutMessage[];
   enqueuedAt: number;
   settled: boolean;
   resolve: () => void;
@@ -97,7 +95,7 @@ export class EventProducer {
   }
 
   /** Resolves when Kafka acknowledged every message (acks=all). */
-  send(messages: Message[]): Promise<void> {
+  send(messages: readonly OutMessage[]): Promise<void> {
     if (this.closed) {
       return Promise.reject(
         new GamepipeError(ErrorCodes.kafkaUnavailable, 'the producer is shutting down', {
