@@ -555,29 +555,9 @@ print(json.dumps(out))`,
       onFile.stderr,
       new RegExp(`^gamepipe: error GP_HDFS_NOT_DIRECTORY: the lake base ${file} is a file`),
     );
-    const noKafka = await runCli([
-      'extract',
-      '--date',
-      DAYS[0] as string,
-      '--topic',
-      topic,
-      '--base',
-      base,
-      '--brokers',
-      '127.0.0.1:1',
-    ]);
+    const noKafka = await extract(DAYS[0] as string, '--brokers', '127.0.0.1:1');
     assert.match(noKafka.stderr, /^gamepipe: error GP_KAFKA_UNAVAILABLE: /);
-    const noHdfs = await runCli([
-      'extract',
-      '--date',
-      DAYS[0] as string,
-      '--topic',
-      topic,
-      '--base',
-      base,
-      '--webhdfs-url',
-      'http://127.0.0.1:1',
-    ]);
+    const noHdfs = await extract(DAYS[0] as string, '--webhdfs-url', 'http://127.0.0.1:1');
     assert.match(noHdfs.stderr, /^gamepipe: error GP_HDFS_UNAVAILABLE: /);
   });
 });
