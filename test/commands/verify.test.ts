@@ -41,19 +41,20 @@ describe('verify: the generator ledger against the lake (real stack)', function 
       const ex = await runCli(['extract', '--date', d, '--topic', topic, '--base', base]);
       assert.equal(ex.code, 0, ex.stderr);
     }
-    const ok = await runCli([
-      'verify',
-      '--ledger',
-      ledger,
-      '--from',
-      days[0] as string,
-      '--to',
-      today,
-      '--base',
-      base,
-      '--format',
-      'json',
-    ]);
+    const verify = (file: string, ...extra: string[]) =>
+      runCli([
+        'verify',
+        '--ledger',
+        file,
+        '--from',
+        days[0] as string,
+        '--to',
+        today,
+        '--base',
+        base,
+        ...extra,
+      ]);
+    const ok = await verify(ledger, '--format', 'json');
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     const r = JSON.parse(ok.stdout) as {
       ledgerEvents: number;
@@ -76,17 +77,7 @@ describe('verify: the generator ledger against the lake (real stack)', function 
         Host: 'x',
       }) + '\n',
     );
-    const miss = await runCli([
-      'verify',
-      '--ledger',
-      tampered,
-      '--from',
-      days[0] as string,
-      '--to',
-      today,
-      '--base',
-      base,
-    ]);
+    const miss = await verify(tampered);
     assert.equal(miss.code, 1);
     assert.match(miss.stdout, /missing {4}00000000-0000-4000-8000-000000000000/);
     assert.match(miss.stdout, /MISMATCH/);
@@ -103,19 +94,7 @@ describe('verify: the generator ledger against the lake (real stack)', function 
         await hdfs.read(`${purchases}/${first.pathSuffix}`),
       );
     });
-    const dup = await runCli([
-      'verify',
-      '--ledger',
-      ledger,
-      '--from',
-      days[0] as string,
-      '--to',
-      today,
-      '--base',
-      base,
-      '--format',
-      'json',
-    ]);
+    const dup = await verify(ledger, '--format', 'json');
     assert.equal(dup.code, 1);
     const d = JSON.parse(dup.stdout) as { duplicated: Array<{ count: number }> };
     assert.ok(d.duplicated.length > 0);
