@@ -17,14 +17,16 @@ import { readRange } from './kafka-fetch.js';
 import { KafkaConnection, parseBroker } from './kafka-wire.js';
 import { OUTPUTS, rangeFileName, type Output, type PartitionRange } from './lake.js';
 import {
-  ColumnBuffer,
   GUILD_COLUMNS,
   HdfsParquetFile,
   PURCHASE_COLUMNS,
   REJECTED_COLUMNS,
+  RowGroup,
   type ColumnSpec,
 } from './parquet.js';
 import type { WebHdfs } from './webhdfs.js';
+
+const EMPTY = new Uint8Array(0);
 
 const COLUMNS: Record<Output, ColumnSpec[]> = {
   purchases: PURCHASE_COLUMNS,
@@ -64,25 +66,25 @@ export interface RangeResult {
 
 /** The file of one output for one partition range, and its rows not yet written. */
 class Sink {
-  buffer: ColumnBuffer;
+  group: RowGroup;
   /** Row groups filled while walking a fetch, written after it (row groups are exactly full). */
-  full: ColumnBuffer[] = [];
+  full: RowGroup[] = [];
 
   constructor(
     readonly file: HdfsParquetFile,
     private readonly columns: ColumnSpec[],
   ) {
-    this.buffer = new ColumnBuffer(columns);
+    this.group = new RowGroup(columns);
   }
 
   seal(): void {
-    this.full.push(this.buffer);
-    this.buffer = new ColumnBuffer(this.columns);
+    this.full.push(this.group);
+    this.group = new RowGroup(this.columns);
   }
 
   async writeFull(): Promise<void> {
     while (this.full.length) {
-      await this.file.writeRowGroup(this.full.shift() as ColumnBuffer);
+      await this.file.writeRowGroup(this.full.shift() as RowGroup);
       crashPoint('row-group');
     }
   }
@@ -150,10 +152,15 @@ export async function extractRange(
     let s: Sink;
     if (reason !== undefined) {
       s = sink('_rejected');
-      const key = keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd);
-      const raw =
-        valueStart < 0 ? Buffer.alloc(0) : Buffer.from(buf.subarray(valueStart, valueEnd));
-      s.buffer.push([partition, BigInt(offset), kafkaTs, key, reason, text, raw]);
+      const c = s.group.columns;
+      c[0]!.number(partition);
+      c[1]!.number(offset);
+      c[2]!.number(kafkaTs);
+      c[3]!.string(keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd));
+      c[4]!.string(reason);
+      c[5]!.string(text);
+      // copied into the column at once: the fetch buffer may be reused after this call
+      c[6]!.binary(valueStart < 0 ? EMPTY : buf.subarray(valueStart, valueEnd));
       result.rejected++;
     } else {
       const e = event as GameEvent;
@@ -163,9 +170,9 @@ export async function extractRange(
       }
       const guild = e.event_type === JOIN_GUILD;
       s = sink(guild ? 'join_guild' : 'purchases');
-      appendEvent(s.buffer, guild, e, ts, partition, offset, kafkaTs);
+      appendEvent(s.group, guild, e, ts, partition, offset, kafkaTs);
     }
-    if (s.buffer.rows >= rowGroupRows) s.seal();
+    if (s.group.rows >= rowGroupRows) s.seal();
   };
 
   let known = leader;
@@ -214,7 +221,7 @@ export async function extractRange(
       const s = sinks[o];
       if (!s) continue;
       await s.writeFull();
-      await s.file.writeRowGroup(s.buffer);
+      await s.file.writeRowGroup(s.group);
       closing.push(
         s.file.close().then((bytes) => {
           crashPoint('file-closed');
@@ -229,34 +236,6 @@ export async function extractRange(
   }
   return result;
 }
-
-/**
- * One copy of each value of a column with few distinct values (hosts, user agents, item names):
- * rows then share it, so a row group keeps one string where JSON.parse made one per row, and the
- * garbage collector has that much less to move. Past `max` distinct values it stops adding.
- */
-class Interner {
-  private readonly seen = new Map<string, string>();
-  constructor(private readonly max = 50_000) {}
-
-  get(v: string | undefined): string | null {
-    if (v === undefined) return null;
-    const known = this.seen.get(v);
-    if (known !== undefined) return known;
-    if (this.seen.size < this.max) this.seen.set(v, v);
-    return v;
-  }
-}
-
-const interned = {
-  type: new Interner(),
-  host: new Interner(),
-  agent: new Interner(),
-  accept: new Interner(),
-  currency: new Interner(),
-  guildId: new Interner(),
-  guildName: new Interner(),
-};
 
 /** The number written by the digits s[from, from + n), or -1 if one of them is not a digit. */
 function digits(s: string, from: number, n: number): number {
@@ -316,7 +295,7 @@ export function parseTimestamp(s: string): number {
 
 /** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
 function appendEvent(
-  buffer: ColumnBuffer,
+  group: RowGroup,
   guild: boolean,
   e: GameEvent,
   tsMs: number,
@@ -324,27 +303,26 @@ function appendEvent(
   offset: number,
   kafkaTs: number,
 ): void {
-  const d = buffer.data;
+  const c = group.columns;
   let i = 0;
-  d[i++]!.push(e.event_id);
-  d[i++]!.push(interned.type.get(e.event_type));
-  d[i++]!.push(tsMs);
-  d[i++]!.push(interned.host.get(e.Host ?? ''));
-  d[i++]!.push(interned.agent.get(e['User-Agent']));
-  d[i++]!.push(interned.accept.get(e.Accept));
+  c[i++]!.string(e.event_id);
+  c[i++]!.string(e.event_type);
+  c[i++]!.number(tsMs);
+  c[i++]!.string(e.Host ?? '');
+  c[i++]!.string(e['User-Agent']);
+  c[i++]!.string(e.Accept);
   if (guild) {
-    d[i++]!.push(interned.guildId.get(e.guild_id));
-    d[i++]!.push(interned.guildName.get(e.guild_name));
+    c[i++]!.string(e.guild_id);
+    c[i++]!.string(e.guild_name);
   } else {
-    d[i++]!.push(interned.type.get(itemOf(e.event_type)));
-    d[i++]!.push(e.price ?? null);
-    d[i++]!.push(interned.currency.get(e.currency));
-    d[i++]!.push(e.quantity ?? null);
+    c[i++]!.string(itemOf(e.event_type));
+    c[i++]!.number(e.price);
+    c[i++]!.string(e.currency);
+    c[i++]!.number(e.quantity);
   }
-  d[i++]!.push(e.user_id ?? null);
-  d[i++]!.push(SCHEMA_VERSION);
-  d[i++]!.push(partition);
-  d[i++]!.push(BigInt(offset));
-  d[i++]!.push(kafkaTs);
-  buffer.rows++;
+  c[i++]!.string(e.user_id);
+  c[i++]!.number(SCHEMA_VERSION);
+  c[i++]!.number(partition);
+  c[i++]!.number(offset);
+  c[i++]!.number(kafkaTs);
 }

@@ -1,9 +1,21 @@
 import { PassThrough } from 'node:stream';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { ByteWriter } from 'hyparquet-writer';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
+import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompress } from 'hysnappy';
+import { VERSION } from './version.js';
 import type { WebHdfs } from './webhdfs.js';
 
-type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]['schema'][number];
+// the format's types as hyparquet-writer (and the hyparquet it depends on) declares them
+type FileMetaData = Parameters<typeof writeMetadata>[1];
+type SchemaElement = FileMetaData['schema'][number];
+type RowGroupMeta = FileMetaData['row_groups'][number];
+type ColumnChunk = RowGroupMeta['columns'][number];
+type ColumnMetaData = NonNullable<ColumnChunk['meta_data']>;
+type Encoding = ColumnMetaData['encodings'][number];
+type ParquetType = ColumnMetaData['type'];
+type Statistics = NonNullable<ColumnMetaData['statistics']>;
 
 export type ColumnKind = 'string' | 'int32' | 'int64' | 'double' | 'timestamp' | 'binary';
 
@@ -12,20 +24,20 @@ export interface ColumnSpec {
   kind: ColumnKind;
   required?: boolean;
   /**
-   * Min/max statistics; off for ids, free text and columns whose every row group spans most of
-   * their values (Host, Accept, currency, guild), where they cost time and prune nothing.
+   * Values mostly distinct (ids, free text): written PLAIN, with no dictionary tried and no
+   * min/max. Every other string column is dictionary-encoded in each row group where that pays.
    */
-  stats?: boolean;
+  plain?: boolean;
 }
 
 /** The columns of each output, in file order. */
 export const COMMON_HEAD: ColumnSpec[] = [
-  { name: 'event_id', kind: 'string', required: true, stats: false },
+  { name: 'event_id', kind: 'string', required: true, plain: true },
   { name: 'event_type', kind: 'string', required: true },
   { name: 'timestamp', kind: 'timestamp', required: true },
-  { name: 'Host', kind: 'string', stats: false },
-  { name: 'User-Agent', kind: 'string', stats: false },
-  { name: 'Accept', kind: 'string', stats: false },
+  { name: 'Host', kind: 'string' },
+  { name: 'User-Agent', kind: 'string' },
+  { name: 'Accept', kind: 'string' },
 ];
 export const COMMON_TAIL: ColumnSpec[] = [
   { name: 'schema_version', kind: 'int32', required: true },
@@ -38,17 +50,17 @@ export const PURCHASE_COLUMNS: ColumnSpec[] = [
   ...COMMON_HEAD,
   { name: 'item', kind: 'string', required: true },
   { name: 'price', kind: 'double' },
-  { name: 'currency', kind: 'string', stats: false },
+  { name: 'currency', kind: 'string' },
   { name: 'quantity', kind: 'int32' },
-  { name: 'user_id', kind: 'string', stats: false },
+  { name: 'user_id', kind: 'string' },
   ...COMMON_TAIL,
 ];
 
 export const GUILD_COLUMNS: ColumnSpec[] = [
   ...COMMON_HEAD,
-  { name: 'guild_id', kind: 'string', stats: false },
-  { name: 'guild_name', kind: 'string', stats: false },
-  { name: 'user_id', kind: 'string', stats: false },
+  { name: 'guild_id', kind: 'string' },
+  { name: 'guild_name', kind: 'string' },
+  { name: 'user_id', kind: 'string' },
   ...COMMON_TAIL,
 ];
 
@@ -56,10 +68,10 @@ export const REJECTED_COLUMNS: ColumnSpec[] = [
   { name: 'kafka_partition', kind: 'int32', required: true },
   { name: 'kafka_offset', kind: 'int64', required: true },
   { name: 'kafka_timestamp', kind: 'timestamp', required: true },
-  { name: 'key', kind: 'string' },
+  { name: 'key', kind: 'string', plain: true },
   { name: 'reason', kind: 'string', required: true },
-  { name: 'raw', kind: 'string', required: true, stats: false },
-  { name: 'raw_bytes', kind: 'binary', required: true, stats: false },
+  { name: 'raw', kind: 'string', required: true, plain: true },
+  { name: 'raw_bytes', kind: 'binary', required: true, plain: true },
 ];
 
 function schemaElement({ name, kind, required }: ColumnSpec): SchemaElement {
@@ -97,36 +109,392 @@ export function parquetSchema(columns: ColumnSpec[]): SchemaElement[] {
   return [{ name: 'schema', num_children: columns.length }, ...columns.map(schemaElement)];
 }
 
-type Cell = string | number | bigint | Uint8Array | null;
+/** Rows in one data page at most: pages of about 650 KB in the widest column (event ids). */
+export const PAGE_ROWS = 16_384;
+/** A row group's dictionary is kept while its distinct values are at most this share of values. */
+const DICTIONARY_SHARE = 0.5;
+/** Distinct values a dictionary may collect before the share is checked while rows arrive. */
+const DICTIONARY_PROBE = 4096;
+const MAGIC = 0x31524150; // "PAR1"
+const TWO_32 = 2 ** 32;
 
-/** Rows collected column by column until a row group is full. */
-export class ColumnBuffer {
-  readonly columns: ColumnSpec[];
-  /** One array per column, in column order; append to all of them, then count the row. */
-  data: Cell[][];
+const PHYSICAL: Record<ColumnKind, ParquetType> = {
+  string: 'BYTE_ARRAY',
+  binary: 'BYTE_ARRAY',
+  int32: 'INT32',
+  int64: 'INT64',
+  timestamp: 'INT64',
+  double: 'DOUBLE',
+};
+
+/**
+ * One column's values in one row group, kept the way they are written: numbers in a Float64Array,
+ * strings as a dictionary and its indexes (or, where most values differ, as PLAIN bytes), nulls
+ * as definition levels. Nothing is kept per row as a JavaScript object, and the chunk is encoded
+ * in one pass with hyparquet-writer's page, level and footer encoders.
+ */
+export class ColumnValues {
   rows = 0;
+  /** Values that are not null. */
+  count = 0;
+  /** Definition levels of an optional column: 1 for a value, 0 for a null. */
+  private def: Uint8Array | undefined;
+  private num: Float64Array | undefined;
+  private min = Infinity;
+  private max = -Infinity;
+  private dict: Map<string, number> | undefined;
+  private entries: string[] = [];
+  private idx: Int32Array | undefined;
+  /** PLAIN byte arrays, back to back: a 4-byte little-endian length, then the bytes. */
+  private bytes: Buffer | undefined;
+  private pos = 0;
 
-  constructor(columns: ColumnSpec[]) {
-    this.columns = columns;
-    this.data = columns.map(() => []);
+  constructor(readonly spec: ColumnSpec) {
+    if (!spec.required) this.def = new Uint8Array(1024);
+    if (spec.kind === 'string' && !spec.plain) {
+      this.dict = new Map();
+      this.idx = new Int32Array(1024);
+    } else if (spec.kind === 'string' || spec.kind === 'binary') {
+      this.bytes = Buffer.allocUnsafe(64 * 1024);
+    } else {
+      this.num = new Float64Array(1024);
+    }
   }
 
-  /** Appends one row; `values` follow the column order. */
-  push(values: Cell[]): void {
-    for (let i = 0; i < values.length; i++) (this.data[i] as Cell[]).push(values[i] as Cell);
+  /** Appends a number (int32, int64, timestamp in ms, double), or a null. */
+  number(v: number | null | undefined): void {
+    if (v === null || v === undefined) {
+      this.level(0);
+      return;
+    }
+    const kind = this.spec.kind;
+    if (kind === 'int32' ? (v | 0) !== v : kind !== 'double' && !Number.isSafeInteger(v)) {
+      throw new Error(`parquet column ${this.spec.name} (${kind}) cannot hold ${v}`);
+    }
+    this.level(1);
+    let num = this.num as Float64Array;
+    if (this.count === num.length) num = this.num = grown(num);
+    num[this.count++] = v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+  }
+
+  /** Appends a string, or a null. */
+  string(v: string | null | undefined): void {
+    if (v === null || v === undefined) {
+      this.level(0);
+      return;
+    }
+    this.level(1);
+    const dict = this.dict;
+    if (dict === undefined) {
+      this.reserve(4 + v.length * 3);
+      const bytes = this.bytes as Buffer;
+      const n = bytes.write(v, this.pos + 4, 'utf8');
+      bytes.writeUInt32LE(n, this.pos);
+      this.pos += 4 + n;
+      this.count++;
+      return;
+    }
+    let i = dict.get(v);
+    if (i === undefined) {
+      i = this.entries.length;
+      if (i >= DICTIONARY_PROBE && i > this.count * DICTIONARY_SHARE) {
+        // most values differ: the rest of the row group goes PLAIN
+        this.toPlain();
+        this.rows--; // the row is counted again by the plain path
+        this.string(v);
+        return;
+      }
+      dict.set(v, i);
+      this.entries.push(v);
+    }
+    let idx = this.idx as Int32Array;
+    if (this.count === idx.length) idx = this.idx = grown(idx);
+    idx[this.count++] = i;
+  }
+
+  /** Appends bytes (a binary column). */
+  binary(v: Uint8Array): void {
+    this.level(1);
+    this.reserve(4 + v.length);
+    const bytes = this.bytes as Buffer;
+    bytes.writeUInt32LE(v.length, this.pos);
+    bytes.set(v, this.pos + 4);
+    this.pos += 4 + v.length;
+    this.count++;
+  }
+
+  /** Counts a row, with its definition level when the column is optional. */
+  private level(present: 0 | 1): void {
+    let def = this.def;
+    if (def === undefined) {
+      if (present === 0) throw new Error(`parquet column ${this.spec.name} is required`);
+    } else {
+      if (this.rows === def.length) def = this.def = grown(def);
+      def[this.rows] = present;
+    }
     this.rows++;
   }
 
-  /** The collected columns, handed to the writer; the buffer starts empty again. */
-  take(): Array<{ name: string; data: Cell[]; statistics: boolean }> {
-    const out = this.columns.map((c, i) => ({
-      name: c.name,
-      data: this.data[i] as Cell[],
-      statistics: c.stats !== false,
-    }));
-    this.data = this.columns.map(() => []);
-    this.rows = 0;
-    return out;
+  private reserve(n: number): void {
+    const bytes = this.bytes as Buffer;
+    if (this.pos + n <= bytes.length) return;
+    const next = Buffer.allocUnsafe(Math.max(bytes.length * 2, this.pos + n));
+    bytes.copy(next, 0, 0, this.pos);
+    this.bytes = next;
+  }
+
+  /** Turns the dictionary and its indexes into PLAIN bytes. */
+  private toPlain(): void {
+    const encoded = this.entries.map((e) => Buffer.from(e, 'utf8'));
+    const idx = this.idx as Int32Array;
+    this.bytes = Buffer.allocUnsafe(64 * 1024);
+    this.pos = 0;
+    for (let k = 0; k < this.count; k++) {
+      const b = encoded[idx[k] as number] as Buffer;
+      this.reserve(4 + b.length);
+      this.bytes.writeUInt32LE(b.length, this.pos);
+      this.bytes.set(b, this.pos + 4);
+      this.pos += 4 + b.length;
+    }
+    this.dict = undefined;
+    this.idx = undefined;
+    this.entries = [];
+  }
+
+  /**
+   * Writes the column chunk (a dictionary page if the dictionary pays, then data pages of at most
+   * PAGE_ROWS rows, each body Snappy-compressed) to `out`, and returns its metadata.
+   */
+  writeChunk(out: ByteWriter): ColumnChunk {
+    const { name, kind } = this.spec;
+    const start = out.offset;
+    let uncompressed = 0;
+    const encodings: Encoding[] = ['PLAIN'];
+    let dictionaryPageOffset: bigint | undefined;
+    let statistics: Statistics = { null_count: BigInt(this.rows - this.count) };
+
+    if (this.dict !== undefined && this.entries.length > this.count * DICTIONARY_SHARE) {
+      this.toPlain();
+    }
+    let width = 0;
+    if (this.dict !== undefined) {
+      const encoded = this.entries.map((e) => Buffer.from(e, 'utf8'));
+      const body = Buffer.allocUnsafe(encoded.reduce((n, b) => n + 4 + b.length, 0));
+      let p = 0;
+      let lo = encoded[0] as Buffer;
+      let hi = lo;
+      for (const b of encoded) {
+        body.writeUInt32LE(b.length, p);
+        body.set(b, p + 4);
+        p += 4 + b.length;
+        // min and max in UTF-8 byte order, as Parquet compares strings
+        if (Buffer.compare(b, lo) < 0) lo = b;
+        if (Buffer.compare(b, hi) > 0) hi = b;
+      }
+      if (encoded.length > 0) statistics = { ...statistics, min_value: lo, max_value: hi };
+      dictionaryPageOffset = BigInt(out.offset);
+      uncompressed += page(out, body, undefined, (packed) => ({
+        type: 'DICTIONARY_PAGE',
+        uncompressed_page_size: body.length,
+        compressed_page_size: packed,
+        dictionary_page_header: { num_values: encoded.length, encoding: 'PLAIN' },
+      }));
+      encodings.push('RLE_DICTIONARY');
+      width = Math.max(1, Math.ceil(Math.log2(encoded.length)));
+    } else if (this.num !== undefined && this.count > 0) {
+      // min -0 and max +0, as the format asks of floating-point zeros
+      const min = this.min === 0 && kind === 'double' ? -0 : this.min;
+      const max = this.max === 0 ? 0 : this.max;
+      statistics = { ...statistics, min_value: min, max_value: max };
+    }
+    if (this.def !== undefined) encodings.push('RLE');
+
+    const dataPageOffset = BigInt(out.offset);
+    let v = 0; // values written so far
+    let p = 0; // position in the PLAIN bytes
+    for (let a = 0; a < this.rows; a += PAGE_ROWS) {
+      const b = Math.min(this.rows, a + PAGE_ROWS);
+      let n = b - a;
+      let levels: Uint8Array | undefined;
+      if (this.def !== undefined) {
+        const d = this.def.subarray(a, b);
+        n = 0;
+        for (let k = 0; k < d.length; k++) n += d[k] as number;
+        const w = new ByteWriter(64);
+        writeRleBitPackedHybrid(w, d, 1);
+        levels = w.getBytes();
+      }
+      let body: Uint8Array;
+      if (this.dict !== undefined) {
+        const w = new ByteWriter(((n * width) >> 3) + 64);
+        w.appendUint8(width);
+        writeRleBitPackedHybrid(w, (this.idx as Int32Array).subarray(v, v + n), width);
+        body = w.getBytes();
+      } else if (this.bytes !== undefined) {
+        const bytes = this.bytes;
+        let q = p;
+        for (let k = 0; k < n; k++) q += 4 + bytes.readUInt32LE(q);
+        body = bytes.subarray(p, q);
+        p = q;
+      } else {
+        body = plainNumbers(kind, this.num as Float64Array, v, v + n);
+      }
+      v += n;
+      const levelBytes = levels?.length ?? 0;
+      uncompressed += page(out, body, levels, (packed) => ({
+        type: 'DATA_PAGE_V2',
+        uncompressed_page_size: levelBytes + body.length,
+        compressed_page_size: levelBytes + packed,
+        data_page_header_v2: {
+          num_values: b - a,
+          num_nulls: b - a - n,
+          num_rows: b - a,
+          encoding: width > 0 ? 'RLE_DICTIONARY' : 'PLAIN',
+          definition_levels_byte_length: levelBytes,
+          repetition_levels_byte_length: 0,
+          is_compressed: true,
+        },
+      }));
+    }
+    return {
+      file_offset: BigInt(start),
+      meta_data: {
+        type: PHYSICAL[kind],
+        encodings,
+        path_in_schema: [name],
+        codec: 'SNAPPY',
+        num_values: BigInt(this.rows),
+        total_uncompressed_size: BigInt(uncompressed),
+        total_compressed_size: BigInt(out.offset - start),
+        data_page_offset: dataPageOffset,
+        dictionary_page_offset: dictionaryPageOffset,
+        statistics: this.spec.plain ? { null_count: statistics.null_count } : statistics,
+      },
+    };
+  }
+}
+
+/** Writes one page (header, levels, Snappy-compressed body); its uncompressed size. */
+function page(
+  out: ByteWriter,
+  body: Uint8Array,
+  levels: Uint8Array | undefined,
+  header: (compressedBody: number) => Parameters<typeof writePageHeader>[1],
+): number {
+  const packed = snappyCompress(body);
+  const h = out.offset;
+  writePageHeader(out, header(packed.length));
+  const headerBytes = out.offset - h;
+  if (levels) out.appendBytes(levels);
+  out.appendBytes(packed);
+  return headerBytes + (levels?.length ?? 0) + body.length;
+}
+
+/** Values [from, to) of a number column as PLAIN little-endian bytes. */
+function plainNumbers(kind: ColumnKind, num: Float64Array, from: number, to: number): Uint8Array {
+  const n = to - from;
+  if (kind === 'int32') {
+    const view = new DataView(new ArrayBuffer(n * 4));
+    for (let k = 0; k < n; k++) view.setInt32(k * 4, num[from + k] as number, true);
+    return new Uint8Array(view.buffer);
+  }
+  const view = new DataView(new ArrayBuffer(n * 8));
+  if (kind === 'double') {
+    for (let k = 0; k < n; k++) view.setFloat64(k * 8, num[from + k] as number, true);
+  } else {
+    // int64 from a safe integer: low 32 bits, then the high 32 (signed)
+    for (let k = 0; k < n; k++) {
+      const x = num[from + k] as number;
+      const hi = Math.floor(x / TWO_32);
+      view.setUint32(k * 8, x - hi * TWO_32, true);
+      view.setInt32(k * 8 + 4, hi, true);
+    }
+  }
+  return new Uint8Array(view.buffer);
+}
+
+function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T): T {
+  const next = new (a.constructor as new (n: number) => T)(a.length * 2);
+  next.set(a);
+  return next;
+}
+
+/** The rows of one row group, column by column (see ColumnValues). */
+export class RowGroup {
+  readonly columns: ColumnValues[];
+
+  constructor(specs: ColumnSpec[]) {
+    this.columns = specs.map((s) => new ColumnValues(s));
+  }
+
+  get rows(): number {
+    return this.columns[0]?.rows ?? 0;
+  }
+}
+
+/**
+ * A Parquet file's bytes as they are encoded: the magic, each row group as it is added, then the
+ * footer. `take` hands over what was encoded since the last take, so a writer can stream it.
+ */
+export class ParquetFileEncoder {
+  rows = 0;
+  private readonly bytes = new ByteWriter(1 << 20);
+  private readonly schema: SchemaElement[];
+  private readonly groups: RowGroupMeta[] = [];
+
+  constructor(columns: ColumnSpec[]) {
+    this.schema = parquetSchema(columns);
+    this.bytes.appendUint32(MAGIC);
+  }
+
+  /** Bytes encoded so far. */
+  get size(): number {
+    return this.bytes.offset;
+  }
+
+  /** Encodes the rows as one row group (nothing for none). */
+  rowGroup(group: RowGroup): void {
+    const n = group.rows;
+    if (n === 0) return;
+    const start = this.bytes.offset;
+    const columns = group.columns.map((c) => {
+      if (c.rows !== n) throw new Error(`parquet column ${c.spec.name} has ${c.rows} of ${n} rows`);
+      return c.writeChunk(this.bytes);
+    });
+    let size = 0n;
+    for (const c of columns) size += c.meta_data?.total_uncompressed_size ?? 0n;
+    this.groups.push({
+      columns,
+      total_byte_size: size,
+      num_rows: BigInt(n),
+      file_offset: BigInt(start),
+      total_compressed_size: BigInt(this.bytes.offset - start),
+    });
+    this.rows += n;
+  }
+
+  /** Encodes the footer: the file is complete once it is taken. */
+  footer(): void {
+    const metadata: FileMetaData = {
+      version: 2,
+      schema: this.schema,
+      num_rows: BigInt(this.rows),
+      row_groups: this.groups,
+      // no time or host in the file: a rerun writes the same bytes
+      created_by: `gamepipe version ${VERSION}`,
+      metadata_length: 0, // not written: the footer's length follows it
+    };
+    writeMetadata(this.bytes, metadata);
+    this.bytes.appendUint32(MAGIC);
+  }
+
+  /** The bytes encoded since the last take, copied out; the buffer is reused. */
+  take(): Buffer {
+    const chunk = Buffer.from(new Uint8Array(this.bytes.buffer, 0, this.bytes.index));
+    this.bytes.index = 0;
+    return chunk;
   }
 }
 
@@ -136,62 +504,44 @@ export class ColumnBuffer {
  */
 export class HdfsParquetFile {
   readonly path: string;
-  rows = 0;
   private readonly stream = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   private readonly upload: Promise<void>;
-  private readonly writer: ParquetWriter;
-  private readonly bytes: ByteWriter;
+  private readonly encoder: ParquetFileEncoder;
   private failure: unknown;
 
   constructor(hdfs: WebHdfs, path: string, columns: ColumnSpec[]) {
     this.path = path;
+    this.encoder = new ParquetFileEncoder(columns);
     this.upload = hdfs.create(path, this.stream, { overwrite: true });
     this.upload.catch((err: unknown) => {
       this.failure = err;
       this.stream.destroy();
     });
-    const bytes = new ByteWriter();
-    const stream = this.stream;
-    const flush = async (): Promise<void> => {
-      if (this.failure) throw this.failure;
-      const chunk = Buffer.from(new Uint8Array(bytes.buffer, 0, bytes.index));
-      bytes.index = 0;
-      if (!stream.write(chunk)) {
-        await new Promise<void>((resolve, reject) => {
-          stream.once('drain', resolve);
-          stream.once('close', () => reject(this.failure ?? new Error('upload closed')));
-        });
-      }
-    };
-    // ParquetWriter calls writer.flush() after each row group and awaits it: the backpressure
-    Object.assign(bytes, { flush, finish: () => undefined });
-    this.bytes = bytes;
-    this.writer = new ParquetWriter({
-      writer: bytes,
-      schema: parquetSchema(columns),
-      compressors: { SNAPPY: snappyCompress },
-      // no time or host in the file: a rerun writes the same bytes
-      createdBy: 'gamepipe (hyparquet-writer)',
-    });
   }
 
-  /** Encodes the buffered rows as one row group and streams it out. */
-  async writeRowGroup(buffer: ColumnBuffer): Promise<void> {
-    const n = buffer.rows;
-    if (n === 0) return;
-    const columnData = buffer.take();
-    await this.writer.write({ columnData: columnData as never, rowGroupSize: n });
-    this.rows += n;
+  get rows(): number {
+    return this.encoder.rows;
+  }
+
+  /** Encodes the rows as one row group and streams it out; waits while the upload is behind. */
+  async writeRowGroup(group: RowGroup): Promise<void> {
+    if (group.rows === 0) return;
+    this.encoder.rowGroup(group);
+    if (this.failure) throw this.failure;
+    if (!this.stream.write(this.encoder.take())) {
+      await new Promise<void>((resolve, reject) => {
+        this.stream.once('drain', resolve);
+        this.stream.once('close', () => reject(this.failure ?? new Error('upload closed')));
+      });
+    }
   }
 
   /** Writes the footer and waits until HDFS has the whole file; resolves with its size. */
   async close(): Promise<number> {
-    this.writer.finish();
-    const tail = Buffer.from(new Uint8Array(this.bytes.buffer, 0, this.bytes.index));
-    this.bytes.index = 0;
-    this.stream.end(tail);
+    this.encoder.footer();
+    this.stream.end(this.encoder.take());
     await this.upload;
-    return this.bytes.offset;
+    return this.encoder.size;
   }
 
   /** Stops the upload; the partial file stays in staging and is cleaned up by the next run. */
