@@ -64,6 +64,13 @@ export interface RangeResult {
   outputs: Partial<Record<Output, { name: string; rows: number; bytes: number }>>;
 }
 
+export interface RangeHooks {
+  /** Records read so far, after each fetch. */
+  progress?: (read: number) => void;
+  /** Every record is read and encoded: only the uploads are left to finish. */
+  read?: () => void;
+}
+
 /** The file of one output for one partition range, and its rows not yet written. */
 class Sink {
   group: RowGroup;
@@ -96,7 +103,7 @@ export async function extractRange(
   hdfs: WebHdfs,
   ids: SharedIdTable,
   { topic, range, staging, rowGroupRows, pass, seq, leader }: RangeJob,
-  onProgress?: (read: number) => void,
+  hooks: RangeHooks = {},
 ): Promise<RangeResult> {
   const partition = range.partition;
   const name = rangeFileName(range);
@@ -210,7 +217,7 @@ export async function extractRange(
         endOffset: range.endOffset,
         afterFetch: async () => {
           for (const o of OUTPUTS) await sinks[o]?.writeFull();
-          onProgress?.(result.records);
+          hooks.progress?.(result.records);
         },
       },
       visit,
@@ -229,6 +236,7 @@ export async function extractRange(
         }),
       );
     }
+    hooks.read?.();
     await Promise.all(closing);
   } catch (err) {
     for (const s of Object.values(sinks)) s?.file.abort();

@@ -29,6 +29,8 @@ export interface SerializedError {
 
 export type FromWorker =
   | { type: 'progress'; seq: number; read: number }
+  /** The job's records are all read: its uploads finish while the thread takes the next job. */
+  | { type: 'read'; seq: number }
   | { type: 'done'; result: import('./extract-range.js').RangeResult }
   | { type: 'error'; error: SerializedError };
 
@@ -63,9 +65,11 @@ if (parentPort) {
     const { job } = msg;
     const { config, ids } = setup as NonNullable<typeof setup>;
     withHdfs(config, (hdfs) =>
-      extractRange(config, hdfs, ids, job, (read) =>
-        port.postMessage({ type: 'progress', seq: job.seq, read } as FromWorker),
-      ),
+      extractRange(config, hdfs, ids, job, {
+        progress: (read) =>
+          port.postMessage({ type: 'progress', seq: job.seq, read } as FromWorker),
+        read: () => port.postMessage({ type: 'read', seq: job.seq } as FromWorker),
+      }),
     ).then(
       (result) => port.postMessage({ type: 'done', result } as FromWorker),
       (err: unknown) =>

@@ -418,8 +418,9 @@ export class WorkerPool {
   }
 
   /**
-   * Runs the jobs, each thread `perWorker` at a time (one job's computing overlaps another's
-   * waiting on Kafka and HDFS); rejects with the first failure.
+   * Runs the jobs, each thread reading `perWorker` at a time (one job's computing overlaps
+   * another's waiting on Kafka and HDFS; a job whose records are all read no longer counts while
+   * HDFS finishes its files); rejects with the first failure.
    */
   run(
     setup: WorkerSetup,
@@ -471,11 +472,12 @@ export class WorkerPool {
         };
         const onMessage = (m: FromWorker): void => {
           if (m.type === 'progress') onProgress(m.seq, m.read);
-          else if (m.type === 'done') {
-            results.push(m.result);
+          else if (m.type === 'read') {
             busy--;
+            feed();
+          } else if (m.type === 'done') {
+            results.push(m.result);
             if (results.length === jobs.length) finish();
-            else feed();
           } else finish(deserializeError(m.error));
         };
         w.on('message', onMessage);
