@@ -1,5 +1,6 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { extractDate, type ExtractResult } from '../lib/extract.js';
+import type { ExtractResult } from '../lib/extract.js';
+import { WorkerPool } from '../lib/extract-pool.js';
 import { formatDate, OUTPUTS } from '../lib/lake.js';
 import { bytes, duration, json, parseFormat, spinner, table } from '../lib/render.js';
 
@@ -51,9 +52,14 @@ export async function extract(opts: ExtractOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const date = opts.date ?? formatDate(Date.now() - 86_400_000);
+  // the threads first: they load their modules while this one loads Kafka's and HDFS's clients
+  const pool = opts.dryRun
+    ? undefined
+    : new WorkerPool(opts.threads === undefined ? undefined : Number(opts.threads));
   const spin = await spinner(`extracting ${date} from ${config.topic}`);
   let result: ExtractResult;
   try {
+    const { extractDate } = await import('../lib/extract.js');
     result = await extractDate(config, {
       date,
       topic: config.topic,
@@ -61,13 +67,17 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       dryRun: opts.dryRun,
       force: opts.force,
       rowGroupRows: Number(opts.rowGroupRows),
-      threads: opts.threads === undefined ? undefined : Number(opts.threads),
+      pool,
       onProgress: (p) =>
         spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),
     });
+  } catch (err) {
+    await pool?.close({ now: true });
+    throw err;
   } finally {
     spin.stop();
   }
+  await pool?.close();
   if (result.rejected > 0) {
     process.stderr.write(
       `warning: ${result.rejected} record(s) of ${date} are not valid events; they are in ${config.base}/_rejected/date=${date}/ with their reasons\n`,

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { Config } from './config.js';
 import { SharedIdTable } from './dedup.js';
 import { VERSION } from './version.js';
-import { ErrorCodes, GamepipeError, type ErrorCode } from './errors.js';
+import { ErrorCodes, GamepipeError } from './errors.js';
+import { WorkerPool } from './extract-pool.js';
 import { crashPoint, type RangeJob, type RangeResult } from './extract-range.js';
-import type { FromWorker, SerializedError, ToWorker, WorkerSetup } from './extract-worker.js';
+import type { WorkerSetup } from './extract-worker.js';
 import { leadersOf, withAdmin } from './kafka.js';
 import {
   formatDate,
@@ -32,8 +31,13 @@ export interface ExtractOptions {
   /** Replace an existing output even when the topic now holds fewer records for the date. */
   force?: boolean;
   rowGroupRows?: number;
-  /** Partitions read at the same time, each on a worker thread. */
+  /** Worker threads landing the day's ranges (default: one a core, at most 4). */
   threads?: number;
+  /**
+   * Threads the caller started early (see extract-pool.ts), used instead of `threads` new ones;
+   * the caller ends them.
+   */
+  pool?: WorkerPool;
   now?: Date;
   onProgress?: (p: { partition: number; read: number; total: number }) => void;
 }
@@ -108,7 +112,8 @@ export async function extractDate(
     dryRun = false,
     force = false,
     rowGroupRows = 100_000,
-    threads = Math.min(4, availableParallelism()),
+    threads,
+    pool: given,
     now = new Date(),
     onProgress,
   }: ExtractOptions,
@@ -121,12 +126,6 @@ export async function extractDate(
       `--row-group-rows must be a positive whole number, got ${rowGroupRows}`,
     );
   }
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new GamepipeError(
-      ErrorCodes.usage,
-      `--threads must be a positive whole number, got ${threads}`,
-    );
-  }
   if (startMs > now.getTime()) {
     throw new GamepipeError(
       ErrorCodes.dateInFuture,
@@ -136,8 +135,9 @@ export async function extractDate(
       },
     );
   }
-  // the threads load while the day's ranges are looked up; ended whatever happens
-  const pool = dryRun ? undefined : new WorkerPool(threads);
+  // the threads load while the day's ranges are looked up; ours are ended whatever happens
+  const pool = dryRun ? undefined : (given ?? new WorkerPool(threads));
+  const ours = given === undefined;
   let result: ExtractResult;
   try {
     result = await extractWith(config, pool, {
@@ -151,10 +151,10 @@ export async function extractDate(
       t0,
     });
   } catch (err) {
-    await pool?.close({ now: true });
+    if (ours) await pool?.close({ now: true });
     throw err;
   }
-  await pool?.close();
+  if (ours) await pool?.close();
   return result;
 }
 
@@ -175,14 +175,12 @@ async function extractWith(
   > &
     Pick<ExtractOptions, 'onProgress'> & { t0: number },
 ): Promise<ExtractResult> {
-  const { ranges, dayClosed, leaders } = await dayRanges(config, topic, date);
-  const total = ranges.reduce((n, r) => n + (r.endOffset - r.startOffset), 0);
-  const result: ExtractResult = {
+  const newResult = (day: Awaited<ReturnType<typeof dayRanges>>): ExtractResult => ({
     date,
     topic,
     dryRun,
-    dayClosed,
-    ranges: ranges.map((r) => ({ ...r, records: r.endOffset - r.startOffset })),
+    dayClosed: day.dayClosed,
+    ranges: day.ranges.map((r) => ({ ...r, records: r.endOffset - r.startOffset })),
     records: 0,
     duplicates: 0,
     rejected: 0,
@@ -193,26 +191,38 @@ async function extractWith(
     },
     elapsedMs: 0,
     eventsPerSecond: 0,
-  };
+  });
+  const recordsIn = (ranges: PartitionRange[]): number =>
+    ranges.reduce((n, r) => n + (r.endOffset - r.startOffset), 0);
   if (dryRun) {
-    result.records = total;
+    const day = await dayRanges(config, topic, date);
+    const result = newResult(day);
+    result.records = recordsIn(day.ranges);
     result.elapsedMs = Math.round(performance.now() - t0);
     return result;
   }
 
-  await withHdfs(config, async (hdfs) => {
-    const baseStatus = await hdfs.stat(base);
-    if (baseStatus && baseStatus.type !== 'DIRECTORY') {
-      throw new GamepipeError(
-        ErrorCodes.hdfsNotDirectory,
-        `the lake base ${base} is a file, not a directory`,
-        {
-          hint: 'point --base at a directory (or move the file away)',
-          context: { path: base },
-        },
-      );
-    }
-    const previous = await readManifest(hdfs, base, date);
+  const result = await withHdfs(config, async (hdfs) => {
+    // Kafka and HDFS are asked at the same time: the ranges, and the lake's state for the date
+    const [day, previous] = await Promise.all([
+      dayRanges(config, topic, date),
+      (async () => {
+        const baseStatus = await hdfs.stat(base);
+        if (baseStatus && baseStatus.type !== 'DIRECTORY') {
+          throw new GamepipeError(
+            ErrorCodes.hdfsNotDirectory,
+            `the lake base ${base} is a file, not a directory`,
+            {
+              hint: 'point --base at a directory (or move the file away)',
+              context: { path: base },
+            },
+          );
+        }
+        return readManifest(hdfs, base, date);
+      })(),
+    ]);
+    const { ranges, dayClosed, leaders } = day;
+    const total = recordsIn(ranges);
     if (previous && previous.records > total && !force) {
       throw new GamepipeError(
         ErrorCodes.extractShrink,
@@ -223,12 +233,15 @@ async function extractWith(
         },
       );
     }
+    const r = newResult(day);
     // a crashed run leaves its staging and trash behind: they are ours to clean
-    await hdfs.delete(stagingDir(base, date), { recursive: true });
-    await hdfs.delete(trashDir(base, date), { recursive: true });
+    await Promise.all([
+      hdfs.delete(stagingDir(base, date), { recursive: true }),
+      hdfs.delete(trashDir(base, date), { recursive: true }),
+    ]);
     const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const staging = `${stagingDir(base, date)}/${runId}`;
-    for (const o of OUTPUTS) await hdfs.mkdirs(`${staging}/${o}`);
+    await Promise.all(OUTPUTS.map((o) => hdfs.mkdirs(`${staging}/${o}`)));
 
     await readDay(config, {
       topic,
@@ -237,14 +250,33 @@ async function extractWith(
       rowGroupRows,
       pool: pool as WorkerPool,
       leaders,
-      result,
+      result: r,
       total,
       onProgress,
     });
     crashPoint('staged');
 
-    // publish: the old manifest goes first, so no reader trusts a date while it changes
-    await hdfs.delete(manifestPath(base, date));
+    // publish: the old manifest goes first, so no reader trusts a date while it changes; the
+    // new one, staged meanwhile, comes last
+    const manifest: Manifest = {
+      date,
+      topic,
+      dayClosed,
+      extractedAt: new Date().toISOString(),
+      gamepipeVersion: VERSION,
+      ranges,
+      records: r.records,
+      duplicates: r.duplicates,
+      outputs: Object.fromEntries(
+        OUTPUTS.map((o) => [o, { rows: r.outputs[o].rows, files: r.outputs[o].files }]),
+      ) as Manifest['outputs'],
+    };
+    const staged = `${staging}/_SUCCESS`;
+    await Promise.all([
+      hdfs.delete(manifestPath(base, date)),
+      hdfs.create(staged, JSON.stringify(manifest, null, 2) + '\n', { overwrite: true }),
+      hdfs.mkdirs(`${base}/_manifests/date=${date}`),
+    ]);
     const trash = `${trashDir(base, date)}/${runId}`;
     for (const o of OUTPUTS) {
       const final = outputDir(base, o, date);
@@ -256,25 +288,10 @@ async function extractWith(
       await hdfs.rename(`${staging}/${o}`, final);
       crashPoint(`published-${o}`);
     }
-    const manifest: Manifest = {
-      date,
-      topic,
-      dayClosed,
-      extractedAt: new Date().toISOString(),
-      gamepipeVersion: VERSION,
-      ranges,
-      records: result.records,
-      duplicates: result.duplicates,
-      outputs: Object.fromEntries(
-        OUTPUTS.map((o) => [o, { rows: result.outputs[o].rows, files: result.outputs[o].files }]),
-      ) as Manifest['outputs'],
-    };
-    const staged = `${staging}/_SUCCESS`;
-    await hdfs.create(staged, JSON.stringify(manifest, null, 2) + '\n', { overwrite: true });
-    await hdfs.mkdirs(`${base}/_manifests/date=${date}`);
     await hdfs.rename(staged, manifestPath(base, date));
     await hdfs.delete(trashDir(base, date), { recursive: true });
     await hdfs.delete(stagingDir(base, date), { recursive: true });
+    return r;
   });
   result.elapsedMs = Math.round(performance.now() - t0);
   result.eventsPerSecond = Math.round(result.records / Math.max(0.001, result.elapsedMs / 1000));
@@ -390,128 +407,4 @@ export function splitRanges(ranges: PartitionRange[], max = PART_RECORDS): Parti
     }
   }
   return out;
-}
-
-const WORKER = import.meta.url.endsWith('.ts')
-  ? { url: new URL('./extract-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] }
-  : { url: new URL('./extract-worker.js', import.meta.url), execArgv: undefined };
-
-/**
- * The extract worker threads. They start at once (loading their modules takes a few hundred ms),
- * while the main thread finds the day's ranges; `run` gives them the shared setup and the jobs.
- */
-export class WorkerPool {
-  private readonly workers: Worker[] = [];
-  private failure: ((err: unknown) => void) | undefined;
-  private setupSent = false;
-
-  constructor(threads: number) {
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(WORKER.url, { execArgv: WORKER.execArgv });
-      w.on('error', (err) => this.failure?.(err));
-      w.on('exit', (code) => {
-        if (code !== 0)
-          this.failure?.(new Error(`an extract worker thread exited with code ${code}`));
-      });
-      this.workers.push(w);
-    }
-  }
-
-  /**
-   * Runs the jobs, each thread reading `perWorker` at a time (one job's computing overlaps
-   * another's waiting on Kafka and HDFS; a job whose records are all read no longer counts while
-   * HDFS finishes its files); rejects with the first failure.
-   */
-  run(
-    setup: WorkerSetup,
-    jobs: RangeJob[],
-    perWorker: number,
-    onProgress: (seq: number, read: number) => void,
-  ): Promise<RangeResult[]> {
-    if (jobs.length === 0) return Promise.resolve([]);
-    if (!this.setupSent) {
-      for (const w of this.workers) w.postMessage({ type: 'setup', setup } satisfies ToWorker);
-      this.setupSent = true;
-    }
-    const n = Math.min(this.workers.length, jobs.length);
-    // each thread gets its own list, balanced by records (largest first to the least loaded): a
-    // started range cannot move, so handing out on demand can leave one thread with the last two
-    const queues: RangeJob[][] = Array.from({ length: n }, () => []);
-    const load = new Array<number>(n).fill(0);
-    const size = (j: RangeJob): number => j.range.endOffset - j.range.startOffset;
-    const place = new Map(jobs.map((j, i) => [j, i]));
-    for (const job of [...jobs].sort((a, b) => size(b) - size(a))) {
-      const k = load.indexOf(Math.min(...load));
-      (queues[k] as RangeJob[]).push(job);
-      load[k] = (load[k] as number) + size(job);
-    }
-    // each thread reads its ranges in the order given
-    for (const q of queues) q.sort((a, b) => (place.get(a) as number) - (place.get(b) as number));
-    const results: RangeResult[] = [];
-    return new Promise<RangeResult[]>((resolve, reject) => {
-      let settled = false;
-      const listeners: Array<[Worker, (m: FromWorker) => void]> = [];
-      const finish = (err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        this.failure = undefined;
-        for (const [w, l] of listeners) w.off('message', l);
-        if (err) reject(err);
-        else resolve(results);
-      };
-      this.failure = finish;
-      for (let i = 0; i < n; i++) {
-        const w = this.workers[i] as Worker;
-        const queue = queues[i] as RangeJob[];
-        let busy = 0;
-        const feed = (): void => {
-          while (busy < perWorker && queue.length) {
-            w.postMessage({ type: 'job', job: queue.shift() as RangeJob } satisfies ToWorker);
-            busy++;
-          }
-        };
-        const onMessage = (m: FromWorker): void => {
-          if (m.type === 'progress') onProgress(m.seq, m.read);
-          else if (m.type === 'read') {
-            busy--;
-            feed();
-          } else if (m.type === 'done') {
-            results.push(m.result);
-            if (results.length === jobs.length) finish();
-          } else finish(deserializeError(m.error));
-        };
-        w.on('message', onMessage);
-        listeners.push([w, onMessage]);
-        feed();
-      }
-    });
-  }
-
-  /** Ends the threads: gently after a success, at once after a failure. */
-  async close({ now = false } = {}): Promise<void> {
-    this.failure = undefined;
-    await Promise.all(
-      this.workers.map(async (w) => {
-        if (now) {
-          await w.terminate();
-          return;
-        }
-        const exited = new Promise((r) => w.once('exit', r));
-        w.postMessage({ type: 'exit' } satisfies ToWorker);
-        await exited;
-      }),
-    );
-  }
-}
-
-function deserializeError(e: SerializedError): Error {
-  const err = e.code
-    ? new GamepipeError(e.code as ErrorCode, e.message, {
-        hint: e.hint,
-        context: e.context,
-        retriable: e.retriable,
-      })
-    : Object.assign(new Error(e.message), { name: e.name });
-  if (e.stack) err.stack = e.stack;
-  return err;
 }
