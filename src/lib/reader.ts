@@ -1,7 +1,13 @@
 import { parquetMetadata, parquetRead } from 'hyparquet';
-import { snappyUncompress } from 'hysnappy';
+import { snappyUncompressor } from 'hysnappy';
 import { ErrorCodes, GamepipeError } from './errors.js';
 import type { WebHdfs } from './webhdfs.js';
+
+/**
+ * One Snappy decoder for this thread: hysnappy's `snappyUncompress` instantiates its wasm module,
+ * with a new memory, on every page it decodes.
+ */
+let uncompress: ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined;
 
 /**
  * Reads the named columns of one Parquet file on HDFS (the whole file in one WebHDFS read: our
@@ -31,7 +37,9 @@ export async function readColumns(
     await parquetRead({
       file,
       columns: wanted,
-      compressors: { SNAPPY: snappyUncompress },
+      compressors: {
+        SNAPPY: (input, length) => (uncompress ??= snappyUncompressor())(input, length),
+      },
       onChunk: ({ columnName, columnData, rowStart }) => {
         parts[columnName]?.push({ start: rowStart, data: columnData });
       },
