@@ -71,6 +71,15 @@ export interface RangeHooks {
   read?: () => void;
 }
 
+/**
+ * Emptied row groups of each output, reused by this thread's ranges: a group's buffers (some MB
+ * at 100,000 rows) are allocated a few times per thread, not once per row group.
+ */
+const spareGroups: Record<Output, RowGroup[]> = { purchases: [], join_guild: [], _rejected: [] };
+/** Response buffers of closed Kafka connections, for this thread's next ones. */
+const frameBuffers: Buffer[][] = [];
+const MAX_SPARE = 2;
+
 /** The file of one output for one partition range, and its rows not yet written. */
 class Sink {
   group: RowGroup;
@@ -79,21 +88,40 @@ class Sink {
 
   constructor(
     readonly file: HdfsParquetFile,
-    private readonly columns: ColumnSpec[],
+    private readonly output: Output,
+    private readonly rowGroupRows: number,
   ) {
-    this.group = new RowGroup(columns);
+    this.group = this.fresh();
   }
 
   seal(): void {
     this.full.push(this.group);
-    this.group = new RowGroup(this.columns);
+    this.group = this.fresh();
   }
 
   async writeFull(): Promise<void> {
     while (this.full.length) {
-      await this.file.writeRowGroup(this.full.shift() as RowGroup);
+      await this.write(this.full.shift() as RowGroup);
       crashPoint('row-group');
     }
+  }
+
+  /** Writes the group being filled, the last of the range: the sink is done after it. */
+  async writeLast(): Promise<void> {
+    await this.write(this.group);
+  }
+
+  private async write(group: RowGroup): Promise<void> {
+    await this.file.writeRowGroup(group);
+    group.reset();
+    const spare = spareGroups[this.output];
+    if (spare.length < MAX_SPARE) spare.push(group);
+  }
+
+  private fresh(): RowGroup {
+    // sized for a full group at once; rejected records are few, their buffers grow if need be
+    const capacity = this.output === '_rejected' ? undefined : this.rowGroupRows;
+    return spareGroups[this.output].pop() ?? new RowGroup(COLUMNS[this.output], capacity);
   }
 }
 
@@ -119,7 +147,8 @@ export async function extractRange(
   const sink = (o: Output): Sink =>
     (sinks[o] ??= new Sink(
       new HdfsParquetFile(hdfs, `${staging}/${o}/${name}`, COLUMNS[o]),
-      COLUMNS[o],
+      o,
+      rowGroupRows,
     ));
   // the second pass keeps what this range owns, each id once
   const local = pass === 'again' ? new FingerprintSet(1 << 16) : undefined;
@@ -183,6 +212,7 @@ export async function extractRange(
   };
 
   let known = leader;
+  const connections: KafkaConnection[] = [];
   try {
     await readRange(
       {
@@ -203,8 +233,17 @@ export async function extractRange(
             );
           }
           const { host, port } = parseBroker(known);
-          // readRange is done with a response before the one after next arrives: 2 buffers do
-          const connection = new KafkaConnection(host, port, 'gamepipe-extract', 30_000, 2);
+          // readRange is done with a response before the one after next arrives: 2 buffers do;
+          // they come from this thread's last closed connection when there is one
+          const connection = new KafkaConnection(
+            host,
+            port,
+            'gamepipe-extract',
+            30_000,
+            2,
+            frameBuffers.pop() ?? [],
+          );
+          connections.push(connection);
           await connection.connect().catch((err: unknown) => {
             known = undefined; // ask for the leader again next time
             throw err;
@@ -228,7 +267,7 @@ export async function extractRange(
       const s = sinks[o];
       if (!s) continue;
       await s.writeFull();
-      await s.file.writeRowGroup(s.group);
+      await s.writeLast();
       closing.push(
         s.file.close().then((bytes) => {
           crashPoint('file-closed');
@@ -241,6 +280,9 @@ export async function extractRange(
   } catch (err) {
     for (const s of Object.values(sinks)) s?.file.abort();
     throw err;
+  } finally {
+    // readRange has closed them: their response buffers serve the thread's next range
+    for (const c of connections) if (frameBuffers.length < MAX_SPARE) frameBuffers.push(c.pool);
   }
   return result;
 }

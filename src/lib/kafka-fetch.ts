@@ -245,7 +245,7 @@ export async function readRange(
     partition,
     startOffset,
     endOffset,
-    maxBytes = 8 * 1024 * 1024,
+    maxBytes = 4 * 1024 * 1024,
     maxWaitMs = 500,
     retries = 5,
     stallMs = 120_000,

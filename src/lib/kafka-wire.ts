@@ -172,13 +172,13 @@ export class KafkaConnection {
   private frame: Buffer | undefined;
   private frameSize = 0;
   private frameFill = 0;
-  private readonly pool: Buffer[] = [];
   private poolNext = 0;
 
   /**
    * `recycle` > 0: response buffers are reused, each after `recycle` more responses, sparing big
    * allocations (and the garbage collections they cause) to a caller that reads one response
-   * after another and keeps nothing of it by then.
+   * after another and keeps nothing of it by then. They are kept in `pool`, which a caller may
+   * hand from one closed connection to the next.
    */
   constructor(
     readonly host: string,
@@ -186,6 +186,7 @@ export class KafkaConnection {
     private readonly clientId = 'gamepipe',
     private readonly timeoutMs = 30_000,
     private readonly recycle = 0,
+    readonly pool: Buffer[] = [],
   ) {}
 
   get address(): string {

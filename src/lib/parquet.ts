@@ -3,7 +3,7 @@ import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
-import { snappyCompress } from 'hysnappy';
+import { snappyCompressor } from 'hysnappy';
 import { VERSION } from './version.js';
 import type { WebHdfs } from './webhdfs.js';
 
@@ -149,16 +149,32 @@ export class ColumnValues {
   private bytes: Buffer | undefined;
   private pos = 0;
 
-  constructor(readonly spec: ColumnSpec) {
-    if (!spec.required) this.def = new Uint8Array(1024);
+  /** `capacity`: the rows expected, allocated up front (more grow the buffers). */
+  constructor(
+    readonly spec: ColumnSpec,
+    capacity = 1024,
+  ) {
+    if (!spec.required) this.def = new Uint8Array(capacity);
     if (spec.kind === 'string' && !spec.plain) {
       this.dict = new Map();
-      this.idx = new Int32Array(1024);
+      this.idx = new Int32Array(capacity);
     } else if (spec.kind === 'string' || spec.kind === 'binary') {
-      this.bytes = Buffer.allocUnsafe(64 * 1024);
+      // room for an event id (36 bytes and its length) a row
+      this.bytes = Buffer.allocUnsafe(capacity * 40);
     } else {
-      this.num = new Float64Array(1024);
+      this.num = new Float64Array(capacity);
     }
+  }
+
+  /** Empties the column for the next row group; its buffers are kept for reuse. */
+  reset(): void {
+    this.rows = 0;
+    this.count = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.pos = 0;
+    this.entries = [];
+    if (this.idx !== undefined) this.dict = new Map();
   }
 
   /** Appends a number (int32, int64, timestamp in ms, double), or a null. */
@@ -249,7 +265,7 @@ export class ColumnValues {
   private toPlain(): void {
     const encoded = this.entries.map((e) => Buffer.from(e, 'utf8'));
     const idx = this.idx as Int32Array;
-    this.bytes = Buffer.allocUnsafe(64 * 1024);
+    this.bytes ??= Buffer.allocUnsafe(64 * 1024);
     this.pos = 0;
     for (let k = 0; k < this.count; k++) {
       const b = encoded[idx[k] as number] as Buffer;
@@ -258,8 +274,7 @@ export class ColumnValues {
       this.bytes.set(b, this.pos + 4);
       this.pos += 4 + b.length;
     }
-    this.dict = undefined;
-    this.idx = undefined;
+    this.dict = undefined; // the indexes stay allocated for the next row group
     this.entries = [];
   }
 
@@ -322,13 +337,13 @@ export class ColumnValues {
         const d = this.def.subarray(a, b);
         n = 0;
         for (let k = 0; k < d.length; k++) n += d[k] as number;
-        const w = new ByteWriter(64);
+        const w = scratch(levelWriter);
         writeRleBitPackedHybrid(w, d, 1);
         levels = w.getBytes();
       }
       let body: Uint8Array;
       if (this.dict !== undefined) {
-        const w = new ByteWriter(((n * width) >> 3) + 64);
+        const w = scratch(indexWriter);
         w.appendUint8(width);
         writeRleBitPackedHybrid(w, (this.idx as Int32Array).subarray(v, v + n), width);
         body = w.getBytes();
@@ -376,6 +391,12 @@ export class ColumnValues {
   }
 }
 
+/**
+ * This thread's Snappy compressor: one wasm instance, its memory grown once to the largest page
+ * (hysnappy's `snappyCompress` instantiates the module and a new memory on every call).
+ */
+let compressor: ((input: Uint8Array) => Uint8Array) | undefined;
+
 /** Writes one page (header, levels, Snappy-compressed body); its uncompressed size. */
 function page(
   out: ByteWriter,
@@ -383,7 +404,7 @@ function page(
   levels: Uint8Array | undefined,
   header: (compressedBody: number) => Parameters<typeof writePageHeader>[1],
 ): number {
-  const packed = snappyCompress(body);
+  const packed = (compressor ??= snappyCompressor())(body);
   const h = out.offset;
   writePageHeader(out, header(packed.length));
   const headerBytes = out.offset - h;
@@ -392,15 +413,28 @@ function page(
   return headerBytes + (levels?.length ?? 0) + body.length;
 }
 
-/** Values [from, to) of a number column as PLAIN little-endian bytes. */
+/**
+ * Page-sized buffers this thread reuses for every page: levels, dictionary indexes and numbers are
+ * encoded into them and compressed (copied) out at once, so no page allocates its own.
+ */
+const levelWriter = new ByteWriter(PAGE_ROWS / 4);
+const indexWriter = new ByteWriter(PAGE_ROWS * 4);
+const numberView = new DataView(new ArrayBuffer(PAGE_ROWS * 8));
+
+function scratch(w: ByteWriter): ByteWriter {
+  w.index = 0;
+  w.offset = 0;
+  return w;
+}
+
+/** Values [from, to) of a number column as PLAIN little-endian bytes, in the shared buffer. */
 function plainNumbers(kind: ColumnKind, num: Float64Array, from: number, to: number): Uint8Array {
   const n = to - from;
+  const view = numberView;
   if (kind === 'int32') {
-    const view = new DataView(new ArrayBuffer(n * 4));
     for (let k = 0; k < n; k++) view.setInt32(k * 4, num[from + k] as number, true);
-    return new Uint8Array(view.buffer);
+    return new Uint8Array(view.buffer, 0, n * 4);
   }
-  const view = new DataView(new ArrayBuffer(n * 8));
   if (kind === 'double') {
     for (let k = 0; k < n; k++) view.setFloat64(k * 8, num[from + k] as number, true);
   } else {
@@ -412,7 +446,7 @@ function plainNumbers(kind: ColumnKind, num: Float64Array, from: number, to: num
       view.setInt32(k * 8 + 4, hi, true);
     }
   }
-  return new Uint8Array(view.buffer);
+  return new Uint8Array(view.buffer, 0, n * 8);
 }
 
 function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T): T {
@@ -425,58 +459,73 @@ function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T): T {
 export class RowGroup {
   readonly columns: ColumnValues[];
 
-  constructor(specs: ColumnSpec[]) {
-    this.columns = specs.map((s) => new ColumnValues(s));
+  constructor(specs: ColumnSpec[], capacity?: number) {
+    this.columns = specs.map((s) => new ColumnValues(s, capacity));
   }
 
   get rows(): number {
     return this.columns[0]?.rows ?? 0;
   }
+
+  /** Empties the group for reuse once it is encoded. */
+  reset(): void {
+    for (const c of this.columns) c.reset();
+  }
 }
 
 /**
+ * The one buffer this thread encodes row groups and footers into, whatever the file: each is
+ * copied out as soon as it is encoded, so a thread holds one buffer the size of its largest row
+ * group rather than one a file.
+ */
+const threadBuffer = new ByteWriter(1 << 20);
+
+/**
  * A Parquet file's bytes as they are encoded: the magic, each row group as it is added, then the
- * footer. `take` hands over what was encoded since the last take, so a writer can stream it.
+ * footer. Each call returns the bytes it encoded, for the caller to stream.
  */
 export class ParquetFileEncoder {
   rows = 0;
-  private readonly bytes = new ByteWriter(1 << 20);
+  /** Bytes encoded so far. */
+  size = 0;
   private readonly schema: SchemaElement[];
   private readonly groups: RowGroupMeta[] = [];
 
   constructor(columns: ColumnSpec[]) {
     this.schema = parquetSchema(columns);
-    this.bytes.appendUint32(MAGIC);
   }
 
-  /** Bytes encoded so far. */
-  get size(): number {
-    return this.bytes.offset;
+  /** The file's first bytes. */
+  head(): Buffer {
+    return this.encode((w) => w.appendUint32(MAGIC));
   }
 
-  /** Encodes the rows as one row group (nothing for none). */
-  rowGroup(group: RowGroup): void {
+  /** Encodes the rows as one row group (no bytes for none). */
+  rowGroup(group: RowGroup): Buffer {
     const n = group.rows;
-    if (n === 0) return;
-    const start = this.bytes.offset;
-    const columns = group.columns.map((c) => {
-      if (c.rows !== n) throw new Error(`parquet column ${c.spec.name} has ${c.rows} of ${n} rows`);
-      return c.writeChunk(this.bytes);
+    if (n === 0) return Buffer.alloc(0);
+    return this.encode((w) => {
+      const start = w.offset;
+      const columns = group.columns.map((c) => {
+        if (c.rows !== n)
+          throw new Error(`parquet column ${c.spec.name} has ${c.rows} of ${n} rows`);
+        return c.writeChunk(w);
+      });
+      let size = 0n;
+      for (const c of columns) size += c.meta_data?.total_uncompressed_size ?? 0n;
+      this.groups.push({
+        columns,
+        total_byte_size: size,
+        num_rows: BigInt(n),
+        file_offset: BigInt(start),
+        total_compressed_size: BigInt(w.offset - start),
+      });
+      this.rows += n;
     });
-    let size = 0n;
-    for (const c of columns) size += c.meta_data?.total_uncompressed_size ?? 0n;
-    this.groups.push({
-      columns,
-      total_byte_size: size,
-      num_rows: BigInt(n),
-      file_offset: BigInt(start),
-      total_compressed_size: BigInt(this.bytes.offset - start),
-    });
-    this.rows += n;
   }
 
-  /** Encodes the footer: the file is complete once it is taken. */
-  footer(): void {
+  /** Encodes the footer: the file is complete with these bytes. */
+  footer(): Buffer {
     const metadata: FileMetaData = {
       version: 2,
       schema: this.schema,
@@ -486,15 +535,19 @@ export class ParquetFileEncoder {
       created_by: `gamepipe version ${VERSION}`,
       metadata_length: 0, // not written: the footer's length follows it
     };
-    writeMetadata(this.bytes, metadata);
-    this.bytes.appendUint32(MAGIC);
+    return this.encode((w) => {
+      writeMetadata(w, metadata);
+      w.appendUint32(MAGIC);
+    });
   }
 
-  /** The bytes encoded since the last take, copied out; the buffer is reused. */
-  take(): Buffer {
-    const chunk = Buffer.from(new Uint8Array(this.bytes.buffer, 0, this.bytes.index));
-    this.bytes.index = 0;
-    return chunk;
+  /** Runs `fn` on the thread's buffer, positioned at this file's end; the bytes it wrote. */
+  private encode(fn: (w: ByteWriter) => void): Buffer {
+    threadBuffer.index = 0;
+    threadBuffer.offset = this.size;
+    fn(threadBuffer);
+    this.size = threadBuffer.offset;
+    return Buffer.from(new Uint8Array(threadBuffer.buffer, 0, threadBuffer.index));
   }
 }
 
@@ -504,7 +557,7 @@ export class ParquetFileEncoder {
  */
 export class HdfsParquetFile {
   readonly path: string;
-  private readonly stream = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  private readonly stream = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly upload: Promise<void>;
   private readonly encoder: ParquetFileEncoder;
   private failure: unknown;
@@ -517,6 +570,7 @@ export class HdfsParquetFile {
       this.failure = err;
       this.stream.destroy();
     });
+    this.stream.write(this.encoder.head());
   }
 
   get rows(): number {
@@ -526,9 +580,9 @@ export class HdfsParquetFile {
   /** Encodes the rows as one row group and streams it out; waits while the upload is behind. */
   async writeRowGroup(group: RowGroup): Promise<void> {
     if (group.rows === 0) return;
-    this.encoder.rowGroup(group);
+    const bytes = this.encoder.rowGroup(group);
     if (this.failure) throw this.failure;
-    if (!this.stream.write(this.encoder.take())) {
+    if (!this.stream.write(bytes)) {
       await new Promise<void>((resolve, reject) => {
         this.stream.once('drain', resolve);
         this.stream.once('close', () => reject(this.failure ?? new Error('upload closed')));
@@ -538,8 +592,7 @@ export class HdfsParquetFile {
 
   /** Writes the footer and waits until HDFS has the whole file; resolves with its size. */
   async close(): Promise<number> {
-    this.encoder.footer();
-    this.stream.end(this.encoder.take());
+    this.stream.end(this.encoder.footer());
     await this.upload;
     return this.encoder.size;
   }
