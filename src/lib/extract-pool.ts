@@ -10,7 +10,7 @@ import type { RangeJob, RangeResult } from './extract-range.js';
 import type { FromWorker, SerializedError, ToWorker, WorkerSetup } from './extract-worker.js';
 
 /** The young generation of each thread's heap (V8 sizes it by the allocation rate otherwise). */
-const YOUNG_GENERATION_MB = 8;
+const YOUNG_GENERATION_MB = 4;
 
 /** The default thread count: one a core, at most 4. */
 export const defaultThreads = (): number => Math.min(4, availableParallelism());

@@ -261,6 +261,8 @@ export async function extractRange(
       },
       visit,
     );
+    // readRange closed its connections: their response buffers serve the thread's next range
+    for (const c of connections) if (frameBuffers.length < MAX_SPARE) frameBuffers.push(c.pool);
     // encode each output's last row groups, then wait for HDFS to finish all of them at once
     const closing: Array<Promise<void>> = [];
     for (const o of OUTPUTS) {
@@ -280,9 +282,6 @@ export async function extractRange(
   } catch (err) {
     for (const s of Object.values(sinks)) s?.file.abort();
     throw err;
-  } finally {
-    // readRange has closed them: their response buffers serve the thread's next range
-    for (const c of connections) if (frameBuffers.length < MAX_SPARE) frameBuffers.push(c.pool);
   }
   return result;
 }

@@ -282,7 +282,7 @@ export class ColumnValues {
    * Writes the column chunk (a dictionary page if the dictionary pays, then data pages of at most
    * PAGE_ROWS rows, each body Snappy-compressed) to `out`, and returns its metadata.
    */
-  writeChunk(out: ByteWriter): ColumnChunk {
+  writeChunk(out: FileParts): ColumnChunk {
     const { name, kind } = this.spec;
     const start = out.offset;
     let uncompressed = 0;
@@ -397,19 +397,43 @@ export class ColumnValues {
  */
 let compressor: ((input: Uint8Array) => Uint8Array) | undefined;
 
+/**
+ * Where a file's bytes go as they are encoded: a list of parts streamed in order, each a page's
+ * compressed body as the compressor returned it, or a small copy of a header or levels. No part
+ * is copied into one big buffer, so encoding allocates nothing much larger than a page.
+ */
+export class FileParts {
+  readonly parts: Uint8Array[] = [];
+
+  /** `offset`: where in the file the first part goes. */
+  constructor(public offset: number) {}
+
+  push(bytes: Uint8Array): void {
+    this.parts.push(bytes);
+    this.offset += bytes.length;
+  }
+
+  /** Encodes with `fn` into this thread's scratch writer and keeps a copy of the bytes. */
+  encode(fn: (w: ByteWriter) => void): void {
+    const w = scratch(headerWriter);
+    fn(w);
+    this.push(Buffer.from(w.getBytes()));
+  }
+}
+
 /** Writes one page (header, levels, Snappy-compressed body); its uncompressed size. */
 function page(
-  out: ByteWriter,
+  out: FileParts,
   body: Uint8Array,
   levels: Uint8Array | undefined,
   header: (compressedBody: number) => Parameters<typeof writePageHeader>[1],
 ): number {
   const packed = (compressor ??= snappyCompressor())(body);
   const h = out.offset;
-  writePageHeader(out, header(packed.length));
+  out.encode((w) => writePageHeader(w, header(packed.length)));
   const headerBytes = out.offset - h;
-  if (levels) out.appendBytes(levels);
-  out.appendBytes(packed);
+  if (levels) out.push(Buffer.from(levels)); // a copy: the level writer is reused
+  out.push(packed);
   return headerBytes + (levels?.length ?? 0) + body.length;
 }
 
@@ -417,6 +441,7 @@ function page(
  * Page-sized buffers this thread reuses for every page: levels, dictionary indexes and numbers are
  * encoded into them and compressed (copied) out at once, so no page allocates its own.
  */
+const headerWriter = new ByteWriter(1024);
 const levelWriter = new ByteWriter(PAGE_ROWS / 4);
 const indexWriter = new ByteWriter(PAGE_ROWS * 4);
 const numberView = new DataView(new ArrayBuffer(PAGE_ROWS * 8));
@@ -474,15 +499,8 @@ export class RowGroup {
 }
 
 /**
- * The one buffer this thread encodes row groups and footers into, whatever the file: each is
- * copied out as soon as it is encoded, so a thread holds one buffer the size of its largest row
- * group rather than one a file.
- */
-const threadBuffer = new ByteWriter(1 << 20);
-
-/**
  * A Parquet file's bytes as they are encoded: the magic, each row group as it is added, then the
- * footer. Each call returns the bytes it encoded, for the caller to stream.
+ * footer. Each call returns the parts it encoded, for the caller to stream in order.
  */
 export class ParquetFileEncoder {
   rows = 0;
@@ -496,20 +514,20 @@ export class ParquetFileEncoder {
   }
 
   /** The file's first bytes. */
-  head(): Buffer {
-    return this.encode((w) => w.appendUint32(MAGIC));
+  head(): Uint8Array[] {
+    return this.encode((out) => out.encode((w) => w.appendUint32(MAGIC)));
   }
 
-  /** Encodes the rows as one row group (no bytes for none). */
-  rowGroup(group: RowGroup): Buffer {
+  /** Encodes the rows as one row group (nothing for none). */
+  rowGroup(group: RowGroup): Uint8Array[] {
     const n = group.rows;
-    if (n === 0) return Buffer.alloc(0);
-    return this.encode((w) => {
-      const start = w.offset;
+    if (n === 0) return [];
+    return this.encode((out) => {
+      const start = out.offset;
       const columns = group.columns.map((c) => {
         if (c.rows !== n)
           throw new Error(`parquet column ${c.spec.name} has ${c.rows} of ${n} rows`);
-        return c.writeChunk(w);
+        return c.writeChunk(out);
       });
       let size = 0n;
       for (const c of columns) size += c.meta_data?.total_uncompressed_size ?? 0n;
@@ -518,14 +536,14 @@ export class ParquetFileEncoder {
         total_byte_size: size,
         num_rows: BigInt(n),
         file_offset: BigInt(start),
-        total_compressed_size: BigInt(w.offset - start),
+        total_compressed_size: BigInt(out.offset - start),
       });
       this.rows += n;
     });
   }
 
   /** Encodes the footer: the file is complete with these bytes. */
-  footer(): Buffer {
+  footer(): Uint8Array[] {
     const metadata: FileMetaData = {
       version: 2,
       schema: this.schema,
@@ -535,19 +553,19 @@ export class ParquetFileEncoder {
       created_by: `gamepipe version ${VERSION}`,
       metadata_length: 0, // not written: the footer's length follows it
     };
-    return this.encode((w) => {
+    return this.encode((out) => {
+      const w = new ByteWriter(64 * 1024);
       writeMetadata(w, metadata);
       w.appendUint32(MAGIC);
+      out.push(w.getBytes());
     });
   }
 
-  /** Runs `fn` on the thread's buffer, positioned at this file's end; the bytes it wrote. */
-  private encode(fn: (w: ByteWriter) => void): Buffer {
-    threadBuffer.index = 0;
-    threadBuffer.offset = this.size;
-    fn(threadBuffer);
-    this.size = threadBuffer.offset;
-    return Buffer.from(new Uint8Array(threadBuffer.buffer, 0, threadBuffer.index));
+  private encode(fn: (out: FileParts) => void): Uint8Array[] {
+    const out = new FileParts(this.size);
+    fn(out);
+    this.size = out.offset;
+    return out.parts;
   }
 }
 
@@ -570,7 +588,7 @@ export class HdfsParquetFile {
       this.failure = err;
       this.stream.destroy();
     });
-    this.stream.write(this.encoder.head());
+    for (const part of this.encoder.head()) this.stream.write(part);
   }
 
   get rows(): number {
@@ -580,9 +598,11 @@ export class HdfsParquetFile {
   /** Encodes the rows as one row group and streams it out; waits while the upload is behind. */
   async writeRowGroup(group: RowGroup): Promise<void> {
     if (group.rows === 0) return;
-    const bytes = this.encoder.rowGroup(group);
+    const parts = this.encoder.rowGroup(group);
     if (this.failure) throw this.failure;
-    if (!this.stream.write(bytes)) {
+    let room = true;
+    for (const part of parts) room = this.stream.write(part);
+    if (!room) {
       await new Promise<void>((resolve, reject) => {
         this.stream.once('drain', resolve);
         this.stream.once('close', () => reject(this.failure ?? new Error('upload closed')));
@@ -592,7 +612,9 @@ export class HdfsParquetFile {
 
   /** Writes the footer and waits until HDFS has the whole file; resolves with its size. */
   async close(): Promise<number> {
-    this.stream.end(this.encoder.footer());
+    const parts = this.encoder.footer();
+    for (const part of parts.slice(0, -1)) this.stream.write(part);
+    this.stream.end(parts.at(-1));
     await this.upload;
     return this.encoder.size;
   }

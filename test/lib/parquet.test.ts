@@ -37,7 +37,7 @@ const utf8 = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 function encode(groups: Row[][]): Buffer {
   const file = new ParquetFileEncoder(COLUMNS);
-  const parts: Buffer[] = [file.head()];
+  const parts: Uint8Array[] = [...file.head()];
   for (const rows of groups) {
     const g = new RowGroup(COLUMNS);
     const c = g.columns;
@@ -51,9 +51,9 @@ function encode(groups: Row[][]): Buffer {
       c[6]!.number(r.price);
       c[7]!.binary(r.raw);
     }
-    parts.push(file.rowGroup(g));
+    parts.push(...file.rowGroup(g));
   }
-  parts.push(file.footer());
+  parts.push(...file.footer());
   return Buffer.concat(parts);
 }
 
