@@ -103,7 +103,7 @@ describe('lib/parquet', () => {
   });
 
   it('several pages, a dictionary that stops paying mid-group, and statistics, in DuckDB too', async () => {
-    const n = PAGE_ROWS * 2 + 123;
+    const n = PAGE_ROWS * 2 + 123; // pages in every column but the dictionary ones
     const rows: Row[] = Array.from({ length: n }, (_, i) => ({
       id: `id-${i}-é`,
       kind: ['b', 'a', 'c'][i % 3] as string,
