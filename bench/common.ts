@@ -133,3 +133,23 @@ export async function measuredExtract(
   if (ex.code !== 0) throw new Error(`extract failed (${ex.code})`);
   return { ...ex, records: (JSON.parse(ex.stdout) as { records: number }).records };
 }
+
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
+
+/**
+ * The median wall time and peak RSS of `runs` runs of `once`, and every run's seconds and MB: this
+ * VM's speed drifts by ±15 % (at times more) from one run to the next.
+ */
+export async function repeated(
+  runs: number,
+  once: () => Promise<{ ms: number; peakRssMb: number }>,
+): Promise<{ ms: number; peakRssMb: number; each: string }> {
+  const all: Array<{ ms: number; peakRssMb: number }> = [];
+  for (let i = 0; i < runs; i++) all.push(await once());
+  return {
+    ms: median(all.map((r) => r.ms)),
+    peakRssMb: median(all.map((r) => r.peakRssMb)),
+    each: all.map((r) => `${(r.ms / 1000).toFixed(1)} s ${r.peakRssMb} MB`).join(', '),
+  };
+}

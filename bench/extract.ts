@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
 import { uniqueName } from '../test/helpers.js';
-import { cleanUp, fillTopic, measured, measuredExtract } from './common.js';
+import { cleanUp, fillTopic, measured, measuredExtract, repeated } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,22 +50,6 @@ interface Row {
   each: string;
 }
 
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
-
-/** The median wall time and peak RSS of `runs` runs, and every run's seconds and MB. */
-async function repeated(
-  once: () => Promise<{ ms: number; peakRssMb: number }>,
-): Promise<{ ms: number; peakRssMb: number; each: string }> {
-  const all: Array<{ ms: number; peakRssMb: number }> = [];
-  for (let i = 0; i < runs; i++) all.push(await once());
-  return {
-    ms: median(all.map((r) => r.ms)),
-    peakRssMb: median(all.map((r) => r.peakRssMb)),
-    each: all.map((r) => `${(r.ms / 1000).toFixed(1)} s ${r.peakRssMb} MB`).join(', '),
-  };
-}
-
 const rows: Row[] = [];
 for (const [i, n] of sizes.entries()) {
   let topic = given?.[i];
@@ -74,7 +58,7 @@ for (const [i, n] of sizes.entries()) {
     topic = await fillTopic(config, n, DATE);
   }
   const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
-  const read = await repeated(() =>
+  const read = await repeated(runs, () =>
     measured(['--input-type=module', '-e', READ_ONLY, config.brokers.join(','), topic, String(n)]),
   );
   rows.push({
@@ -86,7 +70,7 @@ for (const [i, n] of sizes.entries()) {
     each: read.each,
   });
   // each run replaces the date's output with the same bytes
-  const ex = await repeated(async () => {
+  const ex = await repeated(runs, async () => {
     const r = await measuredExtract(topic, base, DATE);
     if (r.records !== n) throw new Error(`extract read ${r.records} of ${n}`);
     return r;

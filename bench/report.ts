@@ -2,17 +2,25 @@
  * bench/report: Q1 (report events) and Q2 (report hosts) over N events in the lake, read straight
  * from the Parquet files on HDFS: wall time and peak RSS, beside the baseline of only reading the
  * same two columns from the same files (hyparquet over WebHDFS, no analysis), in the same run.
- *   node --import tsx bench/report.ts [--events 1000000]
+ * Every run uses the built code (dist/), as users run it: `npm run build` first.
+ *   node --import tsx bench/report.ts [--events 1000000] [--runs 3]
  * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/config.js';
 import { BIN, uniqueName } from '../test/helpers.js';
-import { cleanUp, fillTopic, measured, measuredExtract } from './common.js';
+import { cleanUp, fillTopic, measured, measuredExtract, repeated } from './common.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    // each figure is the median of `runs`
+    runs: { type: 'string', default: '3' },
+  },
+});
 const n = Number(values.events);
+const runs = Number(values.runs);
 const config = resolveConfig();
 const DATE = '2026-11-02';
 
@@ -22,10 +30,10 @@ const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
 await measuredExtract(topic, base, DATE);
 
 const READ_ONLY = `
-import { resolveConfig } from './src/lib/config.js';
-import { outputDir } from './src/lib/lake.js';
-import { readColumns } from './src/lib/reader.js';
-import { WebHdfs } from './src/lib/webhdfs.js';
+import { resolveConfig } from './dist/lib/config.js';
+import { outputDir } from './dist/lib/lake.js';
+import { readColumns } from './dist/lib/reader.js';
+import { WebHdfs } from './dist/lib/webhdfs.js';
 const c = resolveConfig();
 const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
 let rows = 0;
@@ -37,23 +45,24 @@ await hdfs.close();
 console.log(rows);
 `;
 const BOTH = `
-import { resolveConfig } from './src/lib/config.js';
-import { buildReports } from './src/lib/report.js';
-import { renderReports } from './src/lib/render.js';
-import { DEFAULT_PROVIDERS } from './src/lib/providers.js';
+import { resolveConfig } from './dist/lib/config.js';
+import { buildReports } from './dist/lib/report.js';
+import { renderReports } from './dist/lib/render.js';
+import { DEFAULT_PROVIDERS } from './dist/lib/providers.js';
 const c = resolveConfig({ flags: { base: process.argv[1] } });
 const { reports } = await buildReports(c, ['events', 'hosts'], { providers: DEFAULT_PROVIDERS, dates: [process.argv[2]] });
 process.stdout.write(renderReports(reports, 'table'));
 `;
-const rows: Array<{ run: string; seconds: number; peakRssMb: number }> = [];
+const rows: Array<{ run: string; seconds: number; peakRssMb: number; each: string }> = [];
 const run = async (name: string, args: string[]): Promise<void> => {
-  const m = await measured(args);
-  if (m.code !== 0) throw new Error(`${name} failed`);
-  rows.push({ run: name, seconds: m.ms / 1000, peakRssMb: m.peakRssMb });
+  const m = await repeated(runs, async () => {
+    const once = await measured(args);
+    if (once.code !== 0) throw new Error(`${name} failed`);
+    return once;
+  });
+  rows.push({ run: name, seconds: m.ms / 1000, peakRssMb: m.peakRssMb, each: m.each });
 };
 await run('baseline: read event_type + Host only (hyparquet over WebHDFS)', [
-  '--import',
-  'tsx',
   '--input-type=module',
   '-e',
   READ_ONLY,
@@ -61,8 +70,6 @@ await run('baseline: read event_type + Host only (hyparquet over WebHDFS)', [
   DATE,
 ]);
 await run('Q1 + Q2 in one read (buildReports events, hosts)', [
-  '--import',
-  'tsx',
   '--input-type=module',
   '-e',
   BOTH,
@@ -93,6 +100,8 @@ await cleanUp(config, topic, base);
 console.log(
   `\nbench/report — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${n} events on one date\n`,
 );
-console.log('| run | wall s | peak RSS MB |');
-console.log('| --- | ---: | ---: |');
-for (const r of rows) console.log(`| ${r.run} | ${r.seconds.toFixed(2)} | ${r.peakRssMb} |`);
+console.log(`each figure: the median of ${runs} runs (every run in the last column)\n`);
+console.log('| run | wall s | peak RSS MB | runs |');
+console.log('| --- | ---: | ---: | --- |');
+for (const r of rows)
+  console.log(`| ${r.run} | ${r.seconds.toFixed(2)} | ${r.peakRssMb} | ${r.each} |`);
