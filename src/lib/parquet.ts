@@ -140,7 +140,7 @@ const PHYSICAL: Record<ColumnKind, ParquetType> = {
 export class ColumnValues {
   rows = 0;
   /** Values that are not null. */
-  count = 0;
+  private count = 0;
   /** Definition levels of an optional column: 1 for a value, 0 for a null. */
   private def: Uint8Array | undefined;
   private num: Float64Array | undefined;
@@ -237,12 +237,17 @@ export class ColumnValues {
   /** Appends bytes (a binary column). */
   binary(v: Uint8Array): void {
     this.level(1);
+    this.appendPlain(v);
+    this.count++;
+  }
+
+  /** Appends one PLAIN byte array: its length, then its bytes. */
+  private appendPlain(v: Uint8Array): void {
     this.reserve(4 + v.length);
     const bytes = this.bytes as Buffer;
     bytes.writeUInt32LE(v.length, this.pos);
     bytes.set(v, this.pos + 4);
     this.pos += 4 + v.length;
-    this.count++;
   }
 
   /** Counts a row, with its definition level when the column is optional. */
@@ -271,13 +276,7 @@ export class ColumnValues {
     const idx = this.idx as Int32Array;
     this.bytes ??= Buffer.allocUnsafe(64 * 1024);
     this.pos = 0;
-    for (let k = 0; k < this.count; k++) {
-      const b = encoded[idx[k] as number] as Buffer;
-      this.reserve(4 + b.length);
-      this.bytes.writeUInt32LE(b.length, this.pos);
-      this.bytes.set(b, this.pos + 4);
-      this.pos += 4 + b.length;
-    }
+    for (let k = 0; k < this.count; k++) this.appendPlain(encoded[idx[k] as number] as Buffer);
     this.dict = undefined; // the indexes stay allocated for the next row group
     this.entries = [];
   }
