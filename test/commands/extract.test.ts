@@ -75,19 +75,12 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
   let topic: string;
   let base: string;
   const planted: Planted[] = [];
-  const extract = (date: string, ...extra: string[]) =>
-    runCli([
-      'extract',
-      '--date',
-      date,
-      '--topic',
-      topic,
-      '--base',
-      base,
-      '--format',
-      'json',
-      ...extra,
-    ]);
+  const extractIn = (env: NodeJS.ProcessEnv, date: string, ...extra: string[]) =>
+    runCli(
+      ['extract', '--date', date, '--topic', topic, '--base', base, '--format', 'json', ...extra],
+      { env },
+    );
+  const extract = (date: string, ...extra: string[]) => extractIn({}, date, ...extra);
 
   before(async () => {
     topic = await createTimeTopic('gp-extract', 3);
@@ -356,22 +349,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
       GAMEPIPE_EXTRACT_JOBS_PER_THREAD: '1',
     };
     for (const env of [{}, reverse]) {
-      const res = await runCli(
-        [
-          'extract',
-          '--date',
-          day,
-          '--topic',
-          topic,
-          '--base',
-          base,
-          '--format',
-          'json',
-          '--threads',
-          '1',
-        ],
-        { env },
-      );
+      const res = await extractIn(env, day, '--threads', '1');
       assert.equal(res.code, 0, res.stderr);
       const r = JSON.parse(res.stdout) as { duplicates: number; records: number };
       assert.deepEqual([r.records, r.duplicates], [41, 1]);
