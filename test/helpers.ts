@@ -6,6 +6,8 @@ import { resolveConfig, type Config } from '../src/lib/config.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'gamepipe.js');
+/** The project-local Python with pyarrow that `npm test`'s set-up (test/setup-env.sh) makes. */
+export const PYTHON = process.env.GAMEPIPE_TEST_PYTHON ?? join(ROOT, '.venv', 'bin', 'python');
 
 /** A name no other test uses, e.g. for a topic or an HDFS directory. */
 export function uniqueName(prefix: string): string {
