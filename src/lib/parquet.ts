@@ -395,11 +395,8 @@ export class ColumnValues {
   }
 }
 
-/**
- * This thread's Snappy compressor: one wasm instance, its memory grown once to the largest page
- * (hysnappy's `snappyCompress` instantiates the module and a new memory on every call).
- */
-let compressor: ((input: Uint8Array) => Uint8Array) | undefined;
+/** A Snappy compressor: one wasm instance whose memory grows to the largest page it saw. */
+type Compress = (input: Uint8Array) => Uint8Array;
 
 /**
  * Where a file's bytes go as they are encoded: a list of parts streamed in order, each a page's
@@ -409,8 +406,16 @@ let compressor: ((input: Uint8Array) => Uint8Array) | undefined;
 export class FileParts {
   readonly parts: Uint8Array[] = [];
 
-  /** `offset`: where in the file the first part goes. */
-  constructor(public offset: number) {}
+  /**
+   * `offset`: where in the file the first part goes; `compress`: the file's own compressor.
+   * hysnappy's wasm keeps its hash table between calls, so a compressor shared with other files
+   * finds matches that depend on what it compressed before: one per file keeps a file's bytes a
+   * function of its rows (reruns byte-identical), at one wasm instance per file, not per page.
+   */
+  constructor(
+    public offset: number,
+    readonly compress: Compress,
+  ) {}
 
   push(bytes: Uint8Array): void {
     this.parts.push(bytes);
@@ -432,7 +437,7 @@ function page(
   levels: Uint8Array | undefined,
   header: (compressedBody: number) => Parameters<typeof writePageHeader>[1],
 ): number {
-  const packed = (compressor ??= snappyCompressor())(body);
+  const packed = out.compress(body);
   const h = out.offset;
   out.encode((w) => writePageHeader(w, header(packed.length)));
   const headerBytes = out.offset - h;
@@ -512,6 +517,7 @@ export class ParquetFileEncoder {
   size = 0;
   private readonly schema: SchemaElement[];
   private readonly groups: RowGroupMeta[] = [];
+  private compress: Compress | undefined;
 
   constructor(columns: ColumnSpec[]) {
     this.schema = parquetSchema(columns);
@@ -566,7 +572,7 @@ export class ParquetFileEncoder {
   }
 
   private encode(fn: (out: FileParts) => void): Uint8Array[] {
-    const out = new FileParts(this.size);
+    const out = new FileParts(this.size, (this.compress ??= snappyCompressor()));
     fn(out);
     this.size = out.offset;
     return out.parts;
