@@ -37,6 +37,55 @@ export type AllowedHeaders = Partial<Record<(typeof HEADER_ALLOWLIST)[number], s
 export const ITEM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_HEADER_CHARS = 256;
 
+/**
+ * The longest Host kept: a DNS name (253) and a port. The seed's reports key on Host (it carries
+ * the player, `user12.comcast.com`), so it must be a name or address, ASCII, with an optional port.
+ */
+export const MAX_HOST_CHARS = 255;
+const HOST_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9._~-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/** Why a Host value cannot key a player's events, or undefined when it can. */
+export function hostProblem(host: unknown): string | undefined {
+  if (typeof host !== 'string' || host.length === 0) return 'missing Host';
+  if (host.length > MAX_HOST_CHARS) return `Host is longer than ${MAX_HOST_CHARS} characters`;
+  if (!HOST_PATTERN.test(host)) {
+    return 'Host must be a host name or address with an optional port (ASCII letters, digits, . - _ ~)';
+  }
+  return undefined;
+}
+
+/** False for a string with a lone UTF-16 surrogate (it has no UTF-8 form; it would land as U+FFFD). */
+export function wellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Milliseconds of an ISO 8601 timestamp with a zone, or NaN when it is not one or names a time
+ * that does not exist (`2026-02-30`, `24:00`): Date.parse rolls those over into the next month.
+ */
+export function parseIsoTimestamp(s: string): number {
+  const m = ISO_TIMESTAMP.exec(s);
+  if (!m) return NaN;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
+  const daysInMonth = new Date(Date.UTC(year as number, month as number, 0)).getUTCDate();
+  if (
+    (month as number) < 1 ||
+    (month as number) > 12 ||
+    (day as number) < 1 ||
+    (day as number) > daysInMonth ||
+    (hour as number) > 23 ||
+    (minute as number) > 59 ||
+    (second as number) > 59 ||
+    (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59))
+  ) {
+    return NaN;
+  }
+  return Date.parse(s);
+}
+
 export function purchaseEventType(item: string): string {
   return `${item}${PURCHASE_SUFFIX}`;
 }
@@ -64,7 +113,7 @@ type Check = (v: unknown) => boolean;
 const isString =
   (max: number): Check =>
   (v) =>
-    typeof v === 'string' && v.length >= 1 && v.length <= max;
+    typeof v === 'string' && v.length >= 1 && v.length <= max && wellFormed(v);
 
 /** Optional metadata a JSON body may carry, per kind, with its type check and description. */
 export const METADATA: Record<EventKind, Record<string, { check: Check; want: string }>> = {
@@ -90,15 +139,39 @@ export const METADATA: Record<EventKind, Record<string, { check: Check; want: st
   },
 };
 
+/**
+ * A short description of a value for an error message. Strings are cut before they are quoted,
+ * and nothing else is serialized: an array nested 200,000 deep would overflow JSON.stringify.
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 60)) + (v.length > 60 ? '...' : '');
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`;
+}
+
 /** Checks an item name from a URL or a batch entry. */
 export function checkItem(item: unknown): string {
   if (typeof item !== 'string' || !ITEM_PATTERN.test(item)) {
-    throw badEvent(
-      `item must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(item).slice(0, 80)}`,
-      'item',
-    );
+    throw badEvent(`item must match [A-Za-z0-9_-]{1,64}, got ${describeValue(item)}`, 'item');
   }
   return item;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A client's own id for an event (a UUID, lower-cased), so that its retries are idempotent end to
+ * end: the API keeps it as `event_id` and extract keeps each event_id once a date.
+ */
+export function checkEventId(id: unknown, field = 'event_id'): string {
+  if (typeof id !== 'string' || !UUID.test(id)) {
+    throw badEvent(
+      `${field} must be a UUID like 3f1c2a9e-0b7d-4c61-9a53-5d2e8f4b7a10, got ${describeValue(id)}`,
+      field,
+    );
+  }
+  return id.toLowerCase();
 }
 
 /**
@@ -118,7 +191,8 @@ export function checkMetadata(
   for (const key in body) {
     if (ignore.includes(key)) continue;
     const value = (body as Record<string, unknown>)[key];
-    const field = spec[key];
+    // own keys only: `constructor`, `__proto__` or `toString` are unknown fields, not lookups
+    const field = Object.hasOwn(spec, key) ? spec[key] : undefined;
     if (!field) {
       throw badEvent(
         `unknown field ${JSON.stringify(key).slice(0, 80)} for a ${kind} event (known: ${Object.keys(spec).join(', ')})`,
@@ -140,7 +214,10 @@ export function allowedHeaders(
   for (const name of HEADER_ALLOWLIST) {
     const raw = headers[name.toLowerCase()];
     const value = Array.isArray(raw) ? raw[0] : raw;
-    if (value !== undefined) out[name] = value.slice(0, MAX_HEADER_CHARS);
+    if (value !== undefined) {
+      // Host is checked whole (hostProblem); the others are cut to their bound
+      out[name] = name === 'Host' ? value : value.slice(0, MAX_HEADER_CHARS);
+    }
   }
   return out;
 }
@@ -224,8 +301,6 @@ export type StoredEvent =
   | { ok: true; kind: EventKind; event: GameEvent; timestampMs: number }
   | { ok: false; reason: string };
 
-const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
 const PURCHASE_METADATA = Object.entries(METADATA.purchase);
 const GUILD_METADATA = Object.entries(METADATA.join_guild);
 
@@ -245,14 +320,21 @@ export function storedEventProblem(obj: unknown): string | undefined {
   if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
     return 'missing or invalid event_id';
   }
-  if (typeof o.timestamp !== 'string' || !isoTimestamp.test(o.timestamp)) {
+  if (typeof o.timestamp !== 'string' || !ISO_TIMESTAMP.test(o.timestamp)) {
     return 'missing or invalid timestamp';
   }
   if (o.schema_version !== undefined && o.schema_version !== SCHEMA_VERSION) {
-    return `unsupported schema_version ${JSON.stringify(o.schema_version).slice(0, 20)}`;
+    return `unsupported schema_version ${describeValue(o.schema_version)}`;
   }
-  for (const h of HEADER_ALLOWLIST) {
-    if (o[h] !== undefined && typeof o[h] !== 'string') return `${h} must be a string`;
+  // the API's rules: a Host that can key a player, other headers within their bound
+  const host = hostProblem(o.Host);
+  if (host !== undefined) return host;
+  for (const h of ['User-Agent', 'Accept'] as const) {
+    const v = o[h];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') return `${h} must be a string`;
+    if (v.length > MAX_HEADER_CHARS) return `${h} is longer than ${MAX_HEADER_CHARS} characters`;
+    if (!wellFormed(v)) return `${h} is not valid Unicode (a lone surrogate)`;
   }
   if (kind === 'purchase' && o.item !== undefined && o.item !== itemOf(type)) {
     return 'item does not match event_type';
@@ -280,7 +362,7 @@ export function parseStoredEvent(value: string): StoredEvent {
   const reason = storedEventProblem(obj);
   if (reason !== undefined) return { ok: false, reason };
   const o = obj as Record<string, unknown> & GameEvent;
-  const timestampMs = Date.parse(o.timestamp);
+  const timestampMs = parseIsoTimestamp(o.timestamp);
   if (Number.isNaN(timestampMs)) return { ok: false, reason: 'missing or invalid timestamp' };
   const kind = kindOf(o.event_type) as EventKind;
   const event: GameEvent = {

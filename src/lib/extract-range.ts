@@ -3,6 +3,7 @@
  * partition's leader, check each record, keep each event id once, and stream one Parquet file per
  * output to the staging directory.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Config } from './config.js';
 import { Claim, FingerprintSet, SharedIdTable } from './dedup.js';
 import { ErrorCodes, GamepipeError } from './errors.js';
@@ -10,6 +11,7 @@ import {
   itemOf,
   JOIN_GUILD,
   SCHEMA_VERSION,
+  parseIsoTimestamp,
   storedEventProblem,
   type GameEvent,
 } from './events.js';
@@ -174,11 +176,16 @@ export async function extractRange(
     const text = valueStart < 0 ? '' : buf.toString('utf8', valueStart, valueEnd);
     let event: unknown;
     let reason: string | undefined;
-    try {
-      event = JSON.parse(text);
-      reason = storedEventProblem(event);
-    } catch {
-      reason = 'not JSON';
+    // the decoder turns bytes that are not UTF-8 into U+FFFD: only then are the bytes checked
+    if (text.includes('\uFFFD') && !isUtf8(buf.subarray(valueStart, valueEnd))) {
+      reason = 'not valid UTF-8';
+    } else {
+      try {
+        event = JSON.parse(text);
+        reason = storedEventProblem(event);
+      } catch {
+        reason = 'not JSON';
+      }
     }
     let ts = NaN;
     if (reason === undefined) {
@@ -313,7 +320,7 @@ export function parseTimestamp(s: string): number {
     s.charCodeAt(n - 1) !== 0x5a ||
     (n === 24 && s.charCodeAt(19) !== 0x2e)
   ) {
-    return Date.parse(s);
+    return parseIsoTimestamp(s);
   }
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
@@ -337,7 +344,7 @@ export function parseTimestamp(s: string): number {
     second > 59 ||
     ms < 0
   ) {
-    return Date.parse(s);
+    return parseIsoTimestamp(s);
   }
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
