@@ -139,6 +139,9 @@ export class EventProducer {
       clearTimeout(this.timer);
       clearImmediate(this.timer as unknown as NodeJS.Immediate);
     }
+    // a connection still being made (serve failing to listen right after start) must not
+    // outlive the close and keep the process alive
+    await this.connecting?.catch(() => undefined);
     const p = this.producer;
     this.producer = undefined;
     p?.close();
@@ -165,7 +168,15 @@ export class EventProducer {
     this.connecting ??= WireProducer.connect(this.opts.brokers, this.opts.topic, {
       timeoutMs: this.opts.ackTimeoutMs + 1_000,
     })
-      .then((producer) => (this.producer = producer))
+      .then((producer) => {
+        if (this.closed) {
+          producer.close();
+          throw new GamepipeError(ErrorCodes.kafkaUnavailable, 'the producer is shutting down', {
+            retriable: true,
+          });
+        }
+        return (this.producer = producer);
+      })
       .finally(() => {
         this.connecting = undefined;
       });
