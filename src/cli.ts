@@ -113,7 +113,7 @@ export function createProgram(run: Runner = runCommand): Command {
     program
       .command('status')
       .description(
-        'show Kafka, the HDFS NameNode and DataNode and the API as up or down; exit 0 only when all are up',
+        'show Kafka, the HDFS NameNode and DataNode and the API as up or down; exit 0 when Kafka and HDFS are up (and the API, with --require-api)',
       )
       .addOption(formatOption(['table', 'json'], 'table'))
       .option('--require-api', 'also fail when the API (`gamepipe serve`) is not ready', false)
@@ -349,6 +349,27 @@ export function createProgram(run: Runner = runCommand): Command {
   return program;
 }
 
+/** Errors in what the user typed (exit 2), as opposed to failures of the work (exit 1). */
+const USAGE_CODES: ReadonlySet<string> = new Set([
+  ErrorCodes.usage,
+  ErrorCodes.config,
+  ErrorCodes.badDate,
+]);
+
+/** The command an argv names (`topic create`), from its leading words; '' for none. */
+function commandOf(program: Command, args: string[]): string {
+  const path: string[] = [];
+  let cmd: Command = program;
+  for (const a of args) {
+    if (a.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    path.push(sub.name());
+    cmd = sub;
+  }
+  return path.join(' ');
+}
+
 /** One line for the user: what went wrong and what to do. */
 export function formatError(err: GamepipeError): string {
   return `gamepipe: error ${err.code}: ${err.message}${err.hint ? ` — ${err.hint}` : ''}`;
@@ -371,15 +392,19 @@ export async function main(
       if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)) {
         return 0;
       }
+      const command = commandOf(program, argv.slice(2));
       const usage = new GamepipeError(ErrorCodes.usage, err.message.replace(/^error: /, ''), {
-        hint: 'see `gamepipe --help` or `gamepipe <command> --help`',
+        hint:
+          err.code === 'commander.unknownCommand' || command === ''
+            ? 'see `gamepipe --help` for the commands'
+            : `see \`gamepipe ${command} --help\``,
       });
       process.stderr.write(formatError(usage) + '\n');
       return 2;
     }
     if (err instanceof GamepipeError) {
       process.stderr.write(formatError(err) + '\n');
-      return err.code === ErrorCodes.usage || err.code === ErrorCodes.config ? 2 : 1;
+      return USAGE_CODES.has(err.code) ? 2 : 1;
     }
     process.stderr.write(`gamepipe: unexpected error\n${(err as Error)?.stack ?? String(err)}\n`);
     return 1;

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createProgram, loadCommand, main } from '../src/cli.js';
+import { parseCount, parseDuration, parseHttpUrl, parseNumber } from '../src/lib/options.js';
+import { spinner } from '../src/lib/render.js';
+import { runCli, uniqueName } from './helpers.js';
 
 async function parse(argv: string[]): Promise<{ command: string; opts: Record<string, unknown> }> {
   let seen: { command: string; opts: Record<string, unknown> } | undefined;
@@ -100,7 +107,11 @@ describe('cli: argv to options', () => {
       process.stderr.write = write;
     }
     assert.equal(lines.length, 2);
-    for (const l of lines) assert.match(l, /^gamepipe: error GP_USAGE: .+ — see `gamepipe --help`/);
+    assert.match(lines[0] ?? '', /^gamepipe: error GP_USAGE: .+ — see `gamepipe status --help`\n$/);
+    assert.match(
+      lines[1] ?? '',
+      /^gamepipe: error GP_USAGE: unknown command 'nope' — see `gamepipe --help` for the commands\n$/,
+    );
   });
 
   it('the exit code of a command is the exit code of main', async () => {
@@ -160,4 +171,131 @@ describe('cli: every command', () => {
       assert.equal(fn.constructor.name, 'AsyncFunction');
     });
   }
+});
+
+describe('cli: one option parser; a bad value is a usage error (exit 2) naming the option', function () {
+  this.timeout(60_000);
+
+  it('durations take 500ms, 20s, 3m, 1h or plain seconds; counts, numbers and URLs are checked', () => {
+    assert.equal(parseDuration('--timeout', '20s'), 20_000);
+    assert.equal(parseDuration('--timeout', '3m'), 180_000);
+    assert.equal(parseDuration('--timeout', '500ms'), 500);
+    assert.equal(parseDuration('--timeout', '1.5'), 1_500);
+    assert.equal(parseDuration('--timeout', 20), 20_000);
+    assert.equal(parseDuration('--timeout', '0', { minMs: 0 }), 0);
+    for (const bad of ['20x', 'abc', '', '-1', '0', 's', '1e3']) {
+      assert.throws(
+        () => parseDuration('--timeout', bad),
+        (e: { code?: string; message?: string }) =>
+          e.code === 'GP_USAGE' && (e.message ?? '').startsWith('--timeout must be a duration'),
+        bad,
+      );
+    }
+    assert.equal(parseCount('--threads', '4', { max: 32 }), 4);
+    for (const bad of ['0', '33', '1.5', 'x', ''])
+      assert.throws(
+        () => parseCount('--threads', bad, { max: 32 }),
+        /--threads must be a whole number/,
+      );
+    assert.equal(parseNumber('--rate', '0.5', { above: 0 }), 0.5);
+    assert.throws(
+      () => parseNumber('--rate', '0', { above: 0 }),
+      /--rate must be a number above 0/,
+    );
+    assert.equal(parseHttpUrl('--url', 'http://127.0.0.1:5000/'), 'http://127.0.0.1:5000');
+    for (const bad of ['not-a-url', 'ftp://x/', 'http://'])
+      assert.throws(() => parseHttpUrl('--url', bad), /--url must be an http/);
+  });
+
+  it('every command refuses bad values at once, with exit 2 and one line', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['down', '--timeout', 'abc'], /--timeout must be a duration/],
+      [['up', '--timeout', '3x'], /--timeout must be a duration/],
+      [['serve', '--request-timeout', 'abc'], /--request-timeout must be a duration/],
+      [['serve', '--request-timeout', '0'], /--request-timeout must be a duration from 100ms/],
+      [['serve', '--ack-timeout', '0'], /--ack-timeout must be a duration from 100ms/],
+      [['generate', '10', '--url', 'not-a-url'], /--url must be an http/],
+      [['generate', '10', '--url', 'ftp://example.com/'], /--url must be an http/],
+      [['extract', '--date', '2026-02-30', '--threads', '64'], /GP_BAD_DATE/],
+      [
+        ['extract', '--date', '2026-11-20', '--threads', '64'],
+        /--threads must be a whole number from 1 to 32/,
+      ],
+      [['extract', '--date', '1969-12-31'], /GP_BAD_DATE: 1969-12-31 is before 1970-01-01/],
+      [['consume', '--max', '-1'], /--max must be a whole number/],
+      [['topic', 'create', '--partitions', 'many'], /--partitions must be a whole number/],
+      [['report', 'daily', '--threshold', '2'], /--threshold must be a number/],
+    ];
+    for (const [args, want] of cases) {
+      const t0 = Date.now();
+      const res = await runCli(args, { timeoutMs: 20_000 });
+      assert.equal(res.code, 2, `${args.join(' ')}: exit ${res.code} ${res.stderr}`);
+      assert.match(res.stderr, want, args.join(' '));
+      assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+      // the threads of a bad extract never start: it answers at once
+      assert.ok(Date.now() - t0 < 5_000, `${args.join(' ')} took ${Date.now() - t0} ms`);
+    }
+  });
+
+  it('serve on a port in use, or on a host that is not this machine, exits with its coded error', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const inUse = await runCli(['serve', '--port', String(port)], { timeoutMs: 20_000 });
+      assert.equal(inUse.code, 2, inUse.stderr);
+      assert.match(inUse.stderr, /GP_USAGE: port \d+ on 127\.0\.0\.1 is already in use/);
+    } finally {
+      busy.close();
+    }
+    const badHost = await runCli(['serve', '--host', '999.1.1.1', '--port', '0'], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(badHost.code, 2, badHost.stderr);
+    assert.match(badHost.stderr, /GP_USAGE: cannot listen on 999\.1\.1\.1/);
+    assert.doesNotMatch(badHost.stderr, /unexpected error/);
+  });
+
+  it('smaller ones: empty GAMEPIPE_* values, a YAML error, an empty ledger, a missing topic for consume', async () => {
+    const purge = await runCli(['down', '--purge'], { env: { GAMEPIPE_HOME: '' } });
+    assert.equal(purge.code, 2);
+    assert.match(purge.stderr, /GP_CONFIG: environment GAMEPIPE_HOME is set but empty/);
+    const yaml = join(tmpdir(), `${uniqueName('gp-yaml')}.yaml`);
+    writeFileSync(yaml, 'topic: [unclosed\nbase: /x\n');
+    const bad = await runCli(['--config', yaml, 'status']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /GP_CONFIG: cannot read config file/);
+    const ledger = join(tmpdir(), `${uniqueName('gp-ledger')}.jsonl`);
+    writeFileSync(ledger, '');
+    const verify = await runCli(['verify', '--ledger', ledger]);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stderr, /GP_NO_DATA: the ledger .* holds no events/);
+    assert.doesNotMatch(verify.stdout, /OK/);
+    const consume = await runCli(['consume', '--topic', uniqueName('nosuch'), '--exit']);
+    assert.equal(consume.code, 1);
+    assert.match(consume.stderr, /GP_TOPIC_NOT_FOUND/);
+  });
+
+  it('no spinner on a terminal that reports no width (ora would redraw without end)', async () => {
+    const written: string[] = [];
+    const stream = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, {
+      isTTY: true,
+      columns: 0,
+      write: (s: string) => (written.push(s), true),
+    });
+    const spin = await spinner('working', stream);
+    spin.text('still working');
+    await new Promise((r) => setTimeout(r, 300));
+    spin.succeed('done');
+    assert.deepEqual(written, ['done\n']);
+  });
+
+  it("status's help says what its exit code means", async () => {
+    const status = createProgram().commands.find((c) => c.name() === 'status');
+    assert.match(
+      status?.description() ?? '',
+      /exit 0 when Kafka and HDFS are up \(and the API, with --require-api\)/,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { consumeTopic, type ConsumedRecord } from '../lib/consume.js';
-import { ErrorCodes, GamepipeError } from '../lib/errors.js';
+import { parseCount } from '../lib/options.js';
 import { parseFormat } from '../lib/render.js';
 
 export interface ConsumeOptions extends ConfigFlags {
@@ -24,10 +24,7 @@ function pretty(r: ConsumedRecord): string {
 export async function consume(opts: ConsumeOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['json', 'pretty'] as const);
-  const max = opts.max === undefined ? undefined : Number(opts.max);
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-    throw new GamepipeError(ErrorCodes.usage, `--max must be a whole number, got ${opts.max}`);
-  }
+  const max = opts.max === undefined ? undefined : parseCount('--max', opts.max, { min: 0 });
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   process.once('SIGINT', stop);

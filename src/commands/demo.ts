@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { parseCount } from '../lib/options.js';
 import { writeOutput } from '../lib/output.js';
 import { duration, renderReports, spinner, table } from '../lib/render.js';
 
@@ -17,7 +18,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
   let res;
   try {
     res = await runDemo(config, {
-      events: Number(opts.events),
+      events: parseCount('--events', opts.events, { max: 10_000_000 }),
       onStep: (s) =>
         typeof s === 'string'
           ? spin.text(`${s}...`)

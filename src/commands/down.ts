@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { parseDuration } from '../lib/options.js';
 import { down as stopStack } from '../lib/stack.js';
 
 export interface DownOptions extends ConfigFlags {
@@ -8,7 +9,8 @@ export interface DownOptions extends ConfigFlags {
 
 export async function down(opts: DownOptions): Promise<number> {
   const config = configFromFlags(opts);
-  const res = await stopStack(config, { purge: opts.purge, graceMs: Number(opts.timeout) * 1000 });
+  const graceMs = parseDuration('--timeout', opts.timeout, { minMs: 0 });
+  const res = await stopStack(config, { purge: opts.purge, graceMs });
   const lines: string[] = [];
   if (res.stopped.length === 0) lines.push('nothing was running');
   else lines.push(`stopped ${res.stopped.join(', ')} (${res.mode})`);

@@ -1,7 +1,8 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import type { ExtractResult } from '../lib/extract.js';
 import { WorkerPool } from '../lib/extract-pool.js';
-import { formatDate, OUTPUTS } from '../lib/lake.js';
+import { formatDate, OUTPUTS, parseDate } from '../lib/lake.js';
+import { parseCount } from '../lib/options.js';
 import { bytes, duration, json, parseFormat, spinner, table } from '../lib/render.js';
 
 export interface ExtractOptions extends ConfigFlags {
@@ -47,15 +48,22 @@ function render(r: ExtractResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** Each thread holds a row group per output and its fetch buffers (~100 MB). */
+const MAX_THREADS = 32;
+
 /** Lands one UTC day of events in the lake (default: yesterday). */
 export async function extract(opts: ExtractOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const date = opts.date ?? formatDate(Date.now() - 86_400_000);
+  parseDate(date);
+  const rowGroupRows = parseCount('--row-group-rows', opts.rowGroupRows, { max: 10_000_000 });
+  const threads =
+    opts.threads === undefined
+      ? undefined
+      : parseCount('--threads', opts.threads, { max: MAX_THREADS });
   // the threads first: they load their modules while this one loads Kafka's and HDFS's clients
-  const pool = opts.dryRun
-    ? undefined
-    : new WorkerPool(opts.threads === undefined ? undefined : Number(opts.threads));
+  const pool = opts.dryRun ? undefined : new WorkerPool(threads);
   const spin = await spinner(`extracting ${date} from ${config.topic}`);
   let result: ExtractResult;
   try {
@@ -66,7 +74,7 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       base: config.base,
       dryRun: opts.dryRun,
       force: opts.force,
-      rowGroupRows: Number(opts.rowGroupRows),
+      rowGroupRows,
       pool,
       onProgress: (p) =>
         spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),

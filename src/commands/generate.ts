@@ -1,8 +1,8 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { ErrorCodes, GamepipeError } from '../lib/errors.js';
 import { planRun } from '../lib/generator.js';
 import { openLedger } from '../lib/ledger.js';
 import { runLoad } from '../lib/load.js';
+import { parseCount, parseHttpUrl, parseNumber } from '../lib/options.js';
 import { json, parseFormat, spinner, table } from '../lib/render.js';
 
 export interface GenerateOptions extends ConfigFlags {
@@ -17,33 +17,16 @@ export interface GenerateOptions extends ConfigFlags {
   format: string;
 }
 
-function positiveInt(
-  name: string,
-  value: string | undefined,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new GamepipeError(
-      ErrorCodes.usage,
-      `${name} must be a whole number 1..${max}, got ${value}`,
-    );
-  }
-  return n;
-}
-
 /** Sends n synthetic events to the API and summarises what it acknowledged. */
 export async function generate(opts: GenerateOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
-  const n = positiveInt('<n>', opts.n) as number;
-  const concurrency = positiveInt('--concurrency', opts.concurrency, 1024) as number;
-  const batch = positiveInt('--batch', opts.batch, 500);
-  const rate = opts.rate === undefined ? undefined : Number(opts.rate);
-  if (rate !== undefined && !(rate > 0))
-    throw new GamepipeError(ErrorCodes.usage, `--rate must be positive, got ${opts.rate}`);
-  const url = (opts.url ?? `http://${config.apiHost}:${config.apiPort}`).replace(/\/+$/, '');
+  const n = parseCount('<n>', opts.n);
+  const concurrency = parseCount('--concurrency', opts.concurrency, { max: 1024 });
+  const batch =
+    opts.batch === undefined ? undefined : parseCount('--batch', opts.batch, { max: 500 });
+  const rate = opts.rate === undefined ? undefined : parseNumber('--rate', opts.rate, { above: 0 });
+  const url = parseHttpUrl('--url', opts.url ?? `http://${config.apiHost}:${config.apiPort}`);
   const bursts = planRun({ n, seed: opts.seed, maxConcurrency: concurrency, batch });
   const ledger = opts.ledger ? openLedger(opts.ledger) : undefined;
   const spin = await spinner(`sending ${n} events to ${url}`);

@@ -2,6 +2,7 @@ import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { datesFromFlags } from '../lib/lake.js';
 import { DEFAULT_PROVIDERS, parseProviders } from '../lib/providers.js';
 import { parseFormat, renderReports, type ReportFormat } from '../lib/render.js';
+import { parseNumber } from '../lib/options.js';
 import { writeOutput } from '../lib/output.js';
 
 export interface ReportOptions extends ConfigFlags {
@@ -35,7 +36,7 @@ export async function report(opts: ReportOptions): Promise<number> {
     dates: datesFromFlags(opts),
     includeIncomplete: opts.includeIncomplete,
     providers,
-    threshold: Number(opts.threshold),
+    threshold: parseNumber('--threshold', opts.threshold, { min: 0, max: 1 }),
   });
   if (missing.length > 0) {
     process.stderr.write(
@@ -48,9 +49,10 @@ export async function report(opts: ReportOptions): Promise<number> {
   const out = opts.out ?? (format === 'html' ? 'gamepipe-report.html' : undefined);
   if (out) {
     await writeOutput(out, text);
-    process.stderr.write(
-      `wrote ${format === 'html' ? 'the HTML report' : `the ${names.join(', ')} report`} to ${out}\n`,
-    );
+    if (out !== '-')
+      process.stderr.write(
+        `wrote ${format === 'html' ? 'the HTML report' : `the ${names.join(', ')} report`} to ${out}\n`,
+      );
   } else {
     process.stdout.write(text);
   }

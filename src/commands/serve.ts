@@ -1,6 +1,7 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { lineWriter, startApi } from '../lib/api.js';
 import { listTopics } from '../lib/kafka.js';
+import { parseDuration } from '../lib/options.js';
 
 export interface ServeOptions extends ConfigFlags {
   port?: string;
@@ -18,6 +19,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     apiPort: opts.port ?? opts.apiPort,
     apiHost: opts.host ?? opts.apiHost,
   });
+  // zero would switch the slowloris guard off, or answer every event 503
+  const requestTimeoutMs = parseDuration('--request-timeout', opts.requestTimeout, { minMs: 100 });
+  const ackTimeoutMs = parseDuration('--ack-timeout', opts.ackTimeout, { minMs: 100 });
   const token = opts.token ?? process.env.GAMEPIPE_API_TOKEN;
   const log = opts.accessLog === false ? undefined : lineWriter(opts.accessLog);
   const api = await startApi({
@@ -26,8 +30,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     host: config.apiHost,
     port: config.apiPort,
     token: token || undefined,
-    requestTimeoutMs: Number(opts.requestTimeout) * 1000,
-    ackTimeoutMs: Number(opts.ackTimeout) * 1000,
+    requestTimeoutMs,
+    ackTimeoutMs,
     accessLog: log?.write,
   });
   const missing = await listTopics(config)

@@ -1,6 +1,7 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import { ErrorCodes, GamepipeError } from '../lib/errors.js';
 import { createTopic } from '../lib/kafka.js';
+import { parseCount } from '../lib/options.js';
 
 export interface TopicCreateOptions extends ConfigFlags {
   partitions: string;
@@ -28,8 +29,8 @@ export async function topicCreate(opts: TopicCreateOptions): Promise<number> {
   const config = configFromFlags(opts);
   const res = await createTopic(config, {
     topic: config.topic,
-    partitions: Number(opts.partitions),
-    replicationFactor: Number(opts.replicationFactor),
+    partitions: parseCount('--partitions', opts.partitions, { max: 10_000 }),
+    replicationFactor: parseCount('--replication-factor', opts.replicationFactor, { max: 32 }),
     ifNotExists: opts.ifNotExists,
     configEntries: parseTopicConfig(opts.topicConfig),
   });

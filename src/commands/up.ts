@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/config.js';
+import { parseDuration } from '../lib/options.js';
 import { duration, parseFormat, spinner, table } from '../lib/render.js';
 import { up as startStack, type Mode } from '../lib/stack.js';
 
@@ -10,11 +11,12 @@ export interface UpOptions extends ConfigFlags {
 export async function up(opts: UpOptions): Promise<number> {
   const config = configFromFlags(opts);
   const mode = parseFormat<Mode>(opts.mode, ['auto', 'local', 'docker']);
+  const timeoutMs = parseDuration('--timeout', opts.timeout, { minMs: 1_000 });
   const spin = await spinner('checking the stack');
   try {
     const res = await startStack(config, {
       mode,
-      timeoutMs: Number(opts.timeout) * 1000,
+      timeoutMs,
       onProgress: (m) => spin.text(m),
     });
     spin.succeed(

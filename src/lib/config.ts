@@ -132,7 +132,9 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new GamepipeError(ErrorCodes.config, `cannot read config file ${path}: ${String(err)}`, {
+    // the first line only: the YAML parser adds a code frame below it
+    const first = String((err as Error).message ?? err).split('\n')[0];
+    throw new GamepipeError(ErrorCodes.config, `cannot read config file ${path}: ${first}`, {
       hint: 'fix the file (YAML or JSON) or point --config elsewhere',
       cause: err,
       context: { path },
@@ -171,6 +173,16 @@ export function resolveConfig({
   env = process.env,
 }: ResolveConfigOptions = {}): Config {
   const out: Record<string, unknown> = { ...defaults(env) };
+  for (const name of ['GAMEPIPE_CONFIG', ...CONFIG_KEYS.map(envName)]) {
+    // an empty value is a mistake, not "unset": `GAMEPIPE_HOME= gamepipe down --purge` must not
+    // fall back to ~/.gamepipe
+    if (env[name] !== undefined && env[name]?.trim() === '') {
+      throw new GamepipeError(ErrorCodes.config, `environment ${name} is set but empty`, {
+        hint: `give ${name} a value, or unset it (unset ${name}) to use the default`,
+        context: { key: name },
+      });
+    }
+  }
   const envHome = env[envName('home')];
   const home = (flags.home as string | undefined) ?? envHome ?? (out.home as string);
   const explicit = configFile ?? env.GAMEPIPE_CONFIG;
@@ -190,7 +202,7 @@ export function resolveConfig({
   }
   for (const key of CONFIG_KEYS) {
     const v = env[envName(key)];
-    if (v !== undefined && v !== '') out[key] = coerce(key, v, `environment ${envName(key)}`);
+    if (v !== undefined) out[key] = coerce(key, v, `environment ${envName(key)}`);
   }
   for (const key of CONFIG_KEYS) {
     const v = flags[key];

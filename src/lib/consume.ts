@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
-import { createKafka, withAdmin, wrapKafkaError } from './kafka.js';
+import { assertTopicExists, createKafka, withAdmin, wrapKafkaError } from './kafka.js';
 
 export interface ConsumedRecord {
   partition: number;
@@ -32,7 +32,14 @@ export async function consumeTopic(
   config: Pick<Config, 'brokers'>,
   { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
 ): Promise<number> {
-  const offsets = await withAdmin(config, (admin) => admin.fetchTopicOffsets(topic), { topic });
+  const offsets = await withAdmin(
+    config,
+    async (admin) => {
+      await assertTopicExists(admin, topic, config.brokers);
+      return admin.fetchTopicOffsets(topic);
+    },
+    { topic },
+  );
   // what is left to read per partition when --exit is set; from the end, nothing is
   const remaining = new Map<number, bigint>();
   for (const o of offsets) {

@@ -6,7 +6,7 @@ import { ErrorCodes, GamepipeError } from './errors.js';
 import { WorkerPool } from './extract-pool.js';
 import { crashPoint, type RangeJob, type RangeResult } from './extract-range.js';
 import type { WorkerSetup } from './extract-worker.js';
-import { leadersOf, withAdmin } from './kafka.js';
+import { assertTopicExists, leadersOf, withAdmin } from './kafka.js';
 import {
   formatDate,
   manifestPath,
@@ -21,6 +21,7 @@ import {
   type Output,
   type PartitionRange,
 } from './lake.js';
+import { parseCount } from './options.js';
 import { withHdfs } from './webhdfs.js';
 
 export interface ExtractOptions {
@@ -69,16 +70,7 @@ export async function dayRanges(
   return withAdmin(
     config,
     async (admin) => {
-      if (!(await admin.listTopics()).includes(topic)) {
-        throw new GamepipeError(
-          ErrorCodes.topicNotFound,
-          `topic ${topic} does not exist on ${config.brokers.join(',')}`,
-          {
-            hint: 'pass the events topic with --topic (see `gamepipe topic list`)',
-            context: { topic },
-          },
-        );
-      }
+      await assertTopicExists(admin, topic, config.brokers);
       const start = await admin.fetchTopicOffsetsByTimestamp(topic, startMs);
       // asked after the start, so a record appended in between is in the range of neither
       const end = await admin.fetchTopicOffsetsByTimestamp(topic, endMs);
@@ -347,13 +339,14 @@ async function readDay(
     const range = parts[seq] as PartitionRange;
     return { topic, range, staging, rowGroupRows, pass, seq, leader: leaders.get(range.partition) };
   };
+  const jobs = jobsPerThread();
   const seqs = parts.map((_, i) => i);
   if (process.env.GAMEPIPE_TEST_PARTITION_ORDER === 'reverse') seqs.reverse();
   const bySeq = new Map<number, RangeResult>();
   for (const r of await pool.run(
     setup,
     seqs.map((i) => job(i, 'first')),
-    JOBS_PER_THREAD,
+    jobs,
     progress,
   ))
     bySeq.set(r.seq, r);
@@ -361,7 +354,7 @@ async function readDay(
   for (const r of await pool.run(
     setup,
     again.map((i) => job(i, 'again')),
-    JOBS_PER_THREAD,
+    jobs,
     progress,
   ))
     bySeq.set(r.seq, r);
@@ -381,8 +374,14 @@ async function readDay(
   }
 }
 
-/** Ranges a worker thread works on at once. */
-const JOBS_PER_THREAD = Number(process.env.GAMEPIPE_EXTRACT_JOBS_PER_THREAD ?? 2);
+/**
+ * Ranges a worker thread works on at once: one being read while the last one uploads. Tests set
+ * GAMEPIPE_TEST_JOBS_PER_THREAD (with GAMEPIPE_TEST_PARTITION_ORDER) to force an order.
+ */
+function jobsPerThread(): number {
+  const v = process.env.GAMEPIPE_TEST_JOBS_PER_THREAD;
+  return v ? parseCount('GAMEPIPE_TEST_JOBS_PER_THREAD', v, { max: 8 }) : 2;
+}
 
 /** Records in one output file at most: a longer partition range is split into equal parts. */
 export const PART_RECORDS = 250_000;

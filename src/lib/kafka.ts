@@ -133,6 +133,23 @@ export async function withAdmin<T>(
   }
 }
 
+/** Throws GP_TOPIC_NOT_FOUND, naming the topic and the brokers, when the topic does not exist. */
+export async function assertTopicExists(
+  admin: Admin,
+  topic: string,
+  brokers: readonly string[],
+): Promise<void> {
+  if ((await admin.listTopics()).includes(topic)) return;
+  throw new GamepipeError(
+    ErrorCodes.topicNotFound,
+    `topic ${topic} does not exist on ${brokers.join(',')}`,
+    {
+      hint: 'pass the events topic with --topic (see `gamepipe topic list`)',
+      context: { topic },
+    },
+  );
+}
+
 export interface CreateTopicOptions {
   topic: string;
   partitions?: number;

@@ -65,6 +65,15 @@ export function parseDate(date: string): { startMs: number; endMs: number } {
       hint: 'give a UTC date as YYYY-MM-DD, e.g. --date 2026-11-27',
     });
   }
+  if (startMs < 0) {
+    throw new GamepipeError(
+      ErrorCodes.badDate,
+      `${date} is before 1970-01-01, where Kafka's timestamps begin`,
+      {
+        hint: 'give a UTC date from 1970-01-01 on, as YYYY-MM-DD',
+      },
+    );
+  }
   return { startMs, endMs: startMs + 86_400_000 };
 }
 

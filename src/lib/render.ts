@@ -73,7 +73,9 @@ export async function spinner(
   initial: string,
   stream: NodeJS.WriteStream = process.stderr,
 ): Promise<Spinner> {
-  if (!stream.isTTY) {
+  // a terminal that reports no width (under `script`, some CI runners) gets no spinner: ora
+  // divides by the width and redraws without end
+  if (!stream.isTTY || !(stream.columns > 0)) {
     return {
       text: () => undefined,
       succeed: (m) => stream.write(`${m}\n`),

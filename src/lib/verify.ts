@@ -26,6 +26,13 @@ export async function verifyLedger(
   { ledger, dates }: { ledger: string; dates?: string[] },
 ): Promise<VerifyResult> {
   const entries = await readLedger(ledger);
+  if (entries.length === 0) {
+    // nothing to check is not a pass
+    throw new GamepipeError(ErrorCodes.noData, `the ledger ${ledger} holds no events`, {
+      hint: 'point --ledger at the file `gamepipe generate --ledger FILE` wrote',
+      context: { path: ledger },
+    });
+  }
   const counts = new Map<string, number>();
   for (const e of entries) counts.set(e.event_id, 0);
   let notInLedger = 0;

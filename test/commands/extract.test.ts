@@ -13,6 +13,7 @@ import {
   createTimeTopic,
   freshTopic,
   produceRaw,
+  PYTHON,
   runCli,
   stackConfig,
   uniqueName,
@@ -346,7 +347,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     // in reverse order on one thread the higher partition keeps the id first and must give it up
     const reverse = {
       GAMEPIPE_TEST_PARTITION_ORDER: 'reverse',
-      GAMEPIPE_EXTRACT_JOBS_PER_THREAD: '1',
+      GAMEPIPE_TEST_JOBS_PER_THREAD: '1',
     };
     for (const env of [{}, reverse]) {
       const res = await extractIn(env, day, '--threads', '1');
@@ -409,7 +410,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
       }
     });
     const py = execFileSync(
-      'python3',
+      PYTHON,
       [
         '-c',
         `import json, sys, pyarrow.dataset as ds
