@@ -10,17 +10,18 @@ import { join } from 'node:path';
 // GAMEPIPE_TEST_KEEP_STACK=1: then it lives on in a fixed home, on the ports recorded there, and
 // the next run reuses it.
 
-const PORT_KEYS = [
-  'GAMEPIPE_BROKERS',
-  'GAMEPIPE_KAFKA_CONTROLLER_PORT',
-  'GAMEPIPE_WEBHDFS_URL',
-  'GAMEPIPE_NAMENODE_RPC_PORT',
-  'GAMEPIPE_DATANODE_HTTP_PORT',
-  'GAMEPIPE_DATANODE_PORT',
-  'GAMEPIPE_DATANODE_IPC_PORT',
-  'GAMEPIPE_API_PORT',
-] as const;
-type TestEnv = Record<(typeof PORT_KEYS)[number] | 'GAMEPIPE_HOME', string>;
+type TestEnv = Record<
+  | 'GAMEPIPE_HOME'
+  | 'GAMEPIPE_BROKERS'
+  | 'GAMEPIPE_KAFKA_CONTROLLER_PORT'
+  | 'GAMEPIPE_WEBHDFS_URL'
+  | 'GAMEPIPE_NAMENODE_RPC_PORT'
+  | 'GAMEPIPE_DATANODE_HTTP_PORT'
+  | 'GAMEPIPE_DATANODE_PORT'
+  | 'GAMEPIPE_DATANODE_IPC_PORT'
+  | 'GAMEPIPE_API_PORT',
+  string
+>;
 
 /** Distinct ports that were free a moment ago (all listening at once, so none repeats). */
 async function freePorts(n: number): Promise<number[]> {
