@@ -222,6 +222,11 @@ export function createProgram(run: Runner = runCommand): Command {
       .option('--seed <s>', 'random seed: the same seed sends the same events', '1')
       .option('--batch <k>', 'send k events per request through POST /events')
       .option(
+        '--retries <n>',
+        'send an event again, with the same event id, after no answer or a 5xx, up to n times',
+        '5',
+      )
+      .option(
         '--ledger <file>',
         'write every acknowledged event_id, with its event_type and Host, as JSON lines',
       )
@@ -251,6 +256,11 @@ export function createProgram(run: Runner = runCommand): Command {
       .option(
         '--threads <n>',
         'partitions read at the same time, one worker thread each (default: cores, at most 4)',
+      )
+      .option(
+        '--lease-ttl <duration>',
+        "how long this run's claim on the date outlives it if it dies (renewed every third)",
+        '2m',
       )
       .addOption(formatOption(['table', 'json'], 'table'))
       .action(action('extract')),

@@ -2,7 +2,7 @@ import { configFromFlags, type ConfigFlags } from '../lib/config.js';
 import type { ExtractResult } from '../lib/extract.js';
 import { WorkerPool } from '../lib/extract-pool.js';
 import { formatDate, OUTPUTS, parseDate } from '../lib/lake.js';
-import { parseCount } from '../lib/options.js';
+import { parseCount, parseDuration } from '../lib/options.js';
 import { bytes, duration, json, parseFormat, spinner, table } from '../lib/render.js';
 
 export interface ExtractOptions extends ConfigFlags {
@@ -11,6 +11,7 @@ export interface ExtractOptions extends ConfigFlags {
   force: boolean;
   rowGroupRows: string;
   threads?: string;
+  leaseTtl: string;
   format: string;
 }
 
@@ -57,6 +58,7 @@ export async function extract(opts: ExtractOptions): Promise<number> {
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const date = opts.date ?? formatDate(Date.now() - 86_400_000);
   parseDate(date);
+  const leaseTtlMs = parseDuration('--lease-ttl', opts.leaseTtl, { minMs: 1_000 });
   const rowGroupRows = parseCount('--row-group-rows', opts.rowGroupRows, { max: 10_000_000 });
   const threads =
     opts.threads === undefined
@@ -75,6 +77,7 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       dryRun: opts.dryRun,
       force: opts.force,
       rowGroupRows,
+      leaseTtlMs,
       pool,
       onProgress: (p) =>
         spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),

@@ -40,6 +40,8 @@ export const ErrorCodes = {
   dateInFuture: 'GP_DATE_IN_FUTURE',
   extractShrink: 'GP_EXTRACT_SHRINK',
   extractStalled: 'GP_EXTRACT_STALLED',
+  dateLocked: 'GP_DATE_LOCKED',
+  leaseLost: 'GP_LEASE_LOST',
   noData: 'GP_NO_DATA',
   corruptFile: 'GP_CORRUPT_FILE',
 } as const;

@@ -46,7 +46,8 @@ const HOST_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9._~-]*|\[[0-9A-Fa-f:.]+\])(?::[0-
 
 /** Why a Host value cannot key a player's events, or undefined when it can. */
 export function hostProblem(host: unknown): string | undefined {
-  if (typeof host !== 'string' || host.length === 0) return 'missing Host';
+  if (host === undefined || host === null || host === '') return 'missing Host';
+  if (typeof host !== 'string') return 'Host must be a string';
   if (host.length > MAX_HOST_CHARS) return `Host is longer than ${MAX_HOST_CHARS} characters`;
   if (!HOST_PATTERN.test(host)) {
     return 'Host must be a host name or address with an optional port (ASCII letters, digits, . - _ ~)';

@@ -22,7 +22,8 @@ import {
   type PartitionRange,
 } from './lake.js';
 import { parseCount } from './options.js';
-import { withHdfs } from './webhdfs.js';
+import { withHdfs, type WebHdfs } from './webhdfs.js';
+import { DateLease } from './lease.js';
 
 export interface ExtractOptions {
   date: string;
@@ -32,6 +33,8 @@ export interface ExtractOptions {
   /** Replace an existing output even when the topic now holds fewer records for the date. */
   force?: boolean;
   rowGroupRows?: number;
+  /** How long the run's lease on the date lasts without renewal (renewed every third). */
+  leaseTtlMs?: number;
   /** Worker threads landing the day's ranges (default: one a core, at most 4). */
   threads?: number;
   /**
@@ -104,6 +107,7 @@ export async function extractDate(
     dryRun = false,
     force = false,
     rowGroupRows = 100_000,
+    leaseTtlMs = 120_000,
     threads,
     pool: given,
     now = new Date(),
@@ -139,6 +143,7 @@ export async function extractDate(
       dryRun,
       force,
       rowGroupRows,
+      leaseTtlMs,
       onProgress,
       t0,
     });
@@ -160,10 +165,14 @@ async function extractWith(
     dryRun,
     force,
     rowGroupRows,
+    leaseTtlMs,
     onProgress,
     t0,
   }: Required<
-    Pick<ExtractOptions, 'date' | 'topic' | 'base' | 'dryRun' | 'force' | 'rowGroupRows'>
+    Pick<
+      ExtractOptions,
+      'date' | 'topic' | 'base' | 'dryRun' | 'force' | 'rowGroupRows' | 'leaseTtlMs'
+    >
   > &
     Pick<ExtractOptions, 'onProgress'> & { t0: number },
 ): Promise<ExtractResult> {
@@ -195,23 +204,38 @@ async function extractWith(
   }
 
   const result = await withHdfs(config, async (hdfs) => {
+    const baseStatus = await hdfs.stat(base);
+    if (baseStatus && baseStatus.type !== 'DIRECTORY') {
+      throw new GamepipeError(
+        ErrorCodes.hdfsNotDirectory,
+        `the lake base ${base} is a file, not a directory`,
+        {
+          hint: 'point --base at a directory (or move the file away)',
+          context: { path: base },
+        },
+      );
+    }
+    // the date is this run's until it ends: a second run exits at once, touching nothing
+    const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const lease = await DateLease.acquire(hdfs, { base, date, runId, ttlMs: leaseTtlMs });
+    try {
+      return await landDay(hdfs, lease, runId);
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
+  });
+  result.elapsedMs = Math.round(performance.now() - t0);
+  result.eventsPerSecond = Math.round(result.records / Math.max(0.001, result.elapsedMs / 1000));
+  return result;
+
+  async function landDay(hdfs: WebHdfs, lease: DateLease, runId: string): Promise<ExtractResult> {
+    // tests hold a run here, with the date leased, to overlap another with it
+    const pauseMs = Number(process.env.GAMEPIPE_TEST_PAUSE_MS ?? 0);
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     // Kafka and HDFS are asked at the same time: the ranges, and the lake's state for the date
     const [day, previous] = await Promise.all([
       dayRanges(config, topic, date),
-      (async () => {
-        const baseStatus = await hdfs.stat(base);
-        if (baseStatus && baseStatus.type !== 'DIRECTORY') {
-          throw new GamepipeError(
-            ErrorCodes.hdfsNotDirectory,
-            `the lake base ${base} is a file, not a directory`,
-            {
-              hint: 'point --base at a directory (or move the file away)',
-              context: { path: base },
-            },
-          );
-        }
-        return readManifest(hdfs, base, date);
-      })(),
+      readManifest(hdfs, base, date),
     ]);
     const { ranges, dayClosed, leaders } = day;
     const total = recordsIn(ranges);
@@ -226,12 +250,12 @@ async function extractWith(
       );
     }
     const r = newResult(day);
-    // a crashed run leaves its staging and trash behind: they are ours to clean
+    // a run that died, or whose lease expired, left its staging and trash behind: with the lease
+    // held, they are ours to clean
     await Promise.all([
       hdfs.delete(stagingDir(base, date), { recursive: true }),
       hdfs.delete(trashDir(base, date), { recursive: true }),
     ]);
-    const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const staging = `${stagingDir(base, date)}/${runId}`;
     await Promise.all(OUTPUTS.map((o) => hdfs.mkdirs(`${staging}/${o}`)));
 
@@ -247,6 +271,7 @@ async function extractWith(
       onProgress,
     });
     crashPoint('staged');
+    await lease.assertHeld();
 
     // publish: the old manifest goes first, so no reader trusts a date while it changes; the
     // new one, staged meanwhile, comes last
@@ -284,10 +309,7 @@ async function extractWith(
     await hdfs.delete(trashDir(base, date), { recursive: true });
     await hdfs.delete(stagingDir(base, date), { recursive: true });
     return r;
-  });
-  result.elapsedMs = Math.round(performance.now() - t0);
-  result.eventsPerSecond = Math.round(result.records / Math.max(0.001, result.elapsedMs / 1000));
-  return result;
+  }
 }
 
 interface ReadDayOptions {

@@ -4,6 +4,7 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompressor } from 'hysnappy';
+import { ErrorCodes, GamepipeError } from './errors.js';
 import { VERSION } from './version.js';
 import type { WebHdfs } from './webhdfs.js';
 
@@ -589,6 +590,7 @@ export class HdfsParquetFile {
   private readonly upload: Promise<void>;
   private readonly encoder: ParquetFileEncoder;
   private failure: unknown;
+  private aborted = false;
 
   constructor(hdfs: WebHdfs, path: string, columns: ColumnSpec[]) {
     this.path = path;
@@ -615,7 +617,10 @@ export class HdfsParquetFile {
     if (!room) {
       await new Promise<void>((resolve, reject) => {
         this.stream.once('drain', resolve);
-        this.stream.once('close', () => reject(this.failure ?? new Error('upload closed')));
+        // the stream closes before the upload's own failure arrives: that failure is the answer
+        this.stream.once('close', () => {
+          this.upload.then(() => reject(this.stopped()), reject);
+        });
       });
     }
   }
@@ -631,6 +636,15 @@ export class HdfsParquetFile {
 
   /** Stops the upload; the partial file stays in staging and is cleaned up by the next run. */
   abort(): void {
+    this.aborted = true;
     this.stream.destroy();
+  }
+
+  private stopped(): GamepipeError {
+    return new GamepipeError(
+      ErrorCodes.hdfsUnavailable,
+      `the upload of ${this.path} stopped before it was complete${this.aborted ? ' (the run was stopping)' : ''}`,
+      { hint: 'rerun: the lake is as it was', context: { path: this.path }, retriable: true },
+    );
   }
 }

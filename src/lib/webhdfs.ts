@@ -103,7 +103,7 @@ export class WebHdfs {
       permission,
       noredirect: 'true',
     });
-    await putToDataNode(Location, body, this.timeoutMs)
+    await putToDataNode(Location, body, this.timeoutMs, path)
       .catch((err: unknown) => {
         if (err instanceof GamepipeError) throw err;
         throw unreachable(new URL(Location).origin, 'DataNode', path, err);
@@ -258,6 +258,7 @@ function putToDataNode(
   location: string,
   body: Body,
   timeoutMs: number,
+  path: string,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(location, {
@@ -265,7 +266,22 @@ function putToDataNode(
       headers: { 'content-type': 'application/octet-stream' },
       timeout: timeoutMs,
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    // the socket took no bytes and gave none for timeoutMs: a DataNode that stalled (a long GC,
+    // SIGSTOP, a full disk), not one that refused
+    req.on('timeout', () => {
+      const endpoint = new URL(location).origin;
+      req.destroy(
+        new GamepipeError(
+          ErrorCodes.hdfsUnavailable,
+          `HDFS DataNode at ${endpoint} stalled: no progress for ${Math.round(timeoutMs / 1000)}s while writing ${path}`,
+          {
+            hint: 'check the DataNode (`gamepipe status`, its log); the lake is as it was: rerun when it answers',
+            context: { endpoint, path },
+            retriable: true,
+          },
+        ),
+      );
+    });
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];

@@ -202,7 +202,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     const dup = good[3] as Planted;
     const garbage: Array<[string | Buffer, string]> = [
       ['this is not json', 'not JSON'],
-      [Buffer.from([0xff, 0xfe, 0x00, 0x01]), 'not JSON'],
+      [Buffer.from([0xff, 0xfe, 0x00, 0x01]), 'not valid UTF-8'],
       ['[1,2,3]', 'not a JSON object'],
       [
         '{"event_type":"dance","event_id":"x","timestamp":"2026-11-23T12:00:00Z"}',
@@ -217,7 +217,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
         'missing or invalid timestamp',
       ],
       [
-        '{"event_type":"knife purchased","event_id":"z","timestamp":"2026-11-23T12:00:00Z","price":"free"}',
+        '{"event_type":"knife purchased","event_id":"z","timestamp":"2026-11-23T12:00:00Z","Host":"user1.att.com","price":"free"}',
         'price must be',
       ],
       [
@@ -538,5 +538,241 @@ print(json.dumps(out))`,
     assert.match(noKafka.stderr, /^gamepipe: error GP_KAFKA_UNAVAILABLE: /);
     const noHdfs = await extract(DAYS[0] as string, '--webhdfs-url', 'http://127.0.0.1:1');
     assert.match(noHdfs.stderr, /^gamepipe: error GP_HDFS_UNAVAILABLE: /);
+  });
+});
+
+describe('extract: one run owns a date; a split day reruns byte-identical; invalid records are rejected (real stack)', function () {
+  this.timeout(600_000);
+  let topic: string;
+  let base: string;
+  const day = '2026-11-20';
+  const events = dayOfEvents(day, 400, 3);
+  const cmd = (date: string, ...extra: string[]): string[] => [
+    'extract',
+    '--date',
+    date,
+    '--topic',
+    topic,
+    '--base',
+    base,
+    '--format',
+    'json',
+    ...extra,
+  ];
+  const exists = (path: string): Promise<boolean> =>
+    withHdfs(config, async (hdfs) => (await hdfs.stat(path)) !== undefined);
+
+  before(async () => {
+    topic = await createTimeTopic('gp-lease', 3);
+    base = `/tmp/gamepipe-test/${uniqueName('lake')}`;
+    await produceRaw(
+      topic,
+      events.map((p) => ({ key: p.key, value: p.value, timestampMs: p.ts })),
+    );
+  });
+
+  it('a second run of the same date exits at once with GP_DATE_LOCKED naming the first, which completes untouched', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers.js');
+    const { leasePath } = await import('../../src/lib/lease.js');
+    const first = spawn(process.execPath, [BIN, ...cmd(day)], {
+      env: { ...process.env, GAMEPIPE_TEST_PAUSE_MS: '4000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    first.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number>((r) => first.on('close', (c) => r(c ?? -1)));
+    for (let i = 0; i < 100 && !(await exists(leasePath(base, day))); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = Date.now();
+    const second = await runCli(cmd(day));
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(
+      second.stderr,
+      new RegExp(`GP_DATE_LOCKED: ${day} is being extracted by another run: .*pid ${first.pid}`),
+    );
+    assert.ok(Date.now() - t0 < 3_000, `the refused run took ${Date.now() - t0} ms`);
+    assert.equal(await done, 0, err);
+    const r = JSON.parse(out) as { records: number };
+    assert.equal(r.records, 400);
+    const ids = await lakeEventIds(base, day);
+    assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), events.map((e) => e.id).sort());
+    assert.ok(await manifest(base, day));
+    assert.equal(await exists(leasePath(base, day)), false, 'the lease is released');
+  });
+
+  it('plain overlaps (start, 1 s, start again): one lands, the other is refused, none fails otherwise', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers.js');
+    for (let round = 0; round < 3; round++) {
+      const a = spawn(process.execPath, [BIN, ...cmd(day)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let aErr = '';
+      a.stderr.on('data', (d: Buffer) => (aErr += d.toString()));
+      const aDone = new Promise<number>((r) => a.on('close', (c) => r(c ?? -1)));
+      await new Promise((r) => setTimeout(r, 300 * round));
+      const b = await runCli(cmd(day));
+      const aCode = await aDone;
+      const codes = [aCode, b.code].sort();
+      // both may land one after the other; at most one is refused, and only with GP_DATE_LOCKED
+      for (const [code, stderr] of [
+        [aCode, aErr],
+        [b.code, b.stderr],
+      ] as const) {
+        if (code !== 0) assert.match(stderr, /GP_DATE_LOCKED/, stderr);
+      }
+      assert.ok(codes[0] === 0, `round ${round}: neither run landed`);
+      const ids = await lakeEventIds(base, day);
+      assert.equal(ids.purchases.length + ids.join_guild.length, 400);
+      assert.ok(await manifest(base, day));
+    }
+  });
+
+  it('a run killed while holding the lease: the next run takes over (dead pid here, or after expiry elsewhere)', async () => {
+    const { leasePath } = await import('../../src/lib/lease.js');
+    const killed = await runCli(cmd(day, '--lease-ttl', '2s'), {
+      env: { GAMEPIPE_TEST_CRASH_AT: 'staged' },
+    });
+    assert.notEqual(killed.code, 0);
+    assert.ok(await exists(leasePath(base, day)), 'the killed run left its lease');
+    // same host, dead pid: certain, so no wait
+    const next = await runCli(cmd(day));
+    assert.equal(next.code, 0, next.stderr);
+    // a lease of a run on another host: refused until it expires, then taken over
+    const expiresAtMs = Date.now() + 3_000;
+    await withHdfs(config, (hdfs) =>
+      hdfs.create(
+        leasePath(base, day),
+        JSON.stringify({
+          runId: 'elsewhere-1',
+          owner: 'cron',
+          host: 'batch-7.example',
+          pid: 4242,
+          acquiredAt: new Date().toISOString(),
+          expiresAtMs,
+        }),
+        { overwrite: true },
+      ),
+    );
+    const refused = await runCli(cmd(day));
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /GP_DATE_LOCKED: .*cron@batch-7\.example pid 4242/);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAtMs - Date.now()) + 200));
+    const after = await runCli(cmd(day));
+    assert.equal(after.code, 0, after.stderr);
+    const ids = await lakeEventIds(base, day);
+    assert.equal(ids.purchases.length + ids.join_guild.length, 400);
+    assert.equal(await exists(leasePath(base, day)), false);
+  });
+
+  it('records that are not valid are rejected with the reasons the API would give', async () => {
+    const date = '2026-11-21';
+    const t = Date.parse(`${date}T10:00:00Z`);
+    const ok = dayOfEvents(date, 5, 1);
+    const base0 = JSON.parse(ok[0]?.value ?? '{}') as Record<string, unknown>;
+    const variant = (patch: Record<string, unknown>, id: string): string =>
+      JSON.stringify({ ...base0, ...patch, event_id: id });
+    const bad: Array<[string | Buffer, string]> = [
+      [variant({ timestamp: '2026-02-30T00:00:00Z' }, 'bad-1'), 'missing or invalid timestamp'],
+      [variant({ timestamp: '2026-11-21T24:00:00Z' }, 'bad-2'), 'missing or invalid timestamp'],
+      [variant({ Host: 'x'.repeat(500_000) }, 'bad-3'), 'Host is longer than 255'],
+      [variant({ Host: 'us\u00e9r1.att.com' }, 'bad-4'), 'Host must be a host name'],
+      [
+        // a lone surrogate, as JSON writes it
+        variant({ Host: 'user1.att.com' }, 'bad-5').replace(
+          '"user1.att.com"',
+          '"us\\ud800r1.att.com"',
+        ),
+        'Host must be a host name',
+      ],
+      [
+        variant({ 'User-Agent': 'PLACEHOLDER' }, 'bad-6').replace('PLACEHOLDER', '\\udc00'),
+        'User-Agent is not valid Unicode',
+      ],
+      [
+        // é as the one Latin-1 byte 0xE9, which is not UTF-8
+        Buffer.from(
+          variant({ Host: 'user1.att.com' }, 'bad-7').replace(
+            'user1.att.com',
+            'us\u00e9r1.att.com',
+          ),
+          'latin1',
+        ),
+        'not valid UTF-8',
+      ],
+    ];
+    await produceRaw(topic, [
+      ...ok.map((p) => ({ key: p.key, value: p.value, timestampMs: t })),
+      ...bad.map(([value], i) => ({ key: `bad${i}`, value, timestampMs: t + 1 })),
+    ]);
+    const res = await runCli(cmd(date));
+    assert.equal(res.code, 0, res.stderr);
+    const r = JSON.parse(res.stdout) as { rejected: number; records: number };
+    assert.deepEqual([r.records, r.rejected], [5 + bad.length, bad.length]);
+    const ids = await lakeEventIds(base, date);
+    assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), ok.map((e) => e.id).sort());
+    const reasons = await withHdfs(config, async (hdfs) => {
+      const dir = outputDir(base, '_rejected', date);
+      const out: string[] = [];
+      for (const f of await hdfs.listStatus(dir)) {
+        const { data } = await readColumns(hdfs, `${dir}/${f.pathSuffix}`, ['reason']);
+        out.push(...Array.from(data.reason as ArrayLike<string>));
+      }
+      return out.sort();
+    });
+    const want = bad.map(([, reason]) => reason).sort();
+    assert.equal(reasons.length, want.length);
+    for (const w of want)
+      assert.ok(
+        reasons.some((x) => x.startsWith(w)),
+        `no reason starting ${w} in ${reasons.join(' | ')}`,
+      );
+  });
+
+  it('a day split into parts (> 250,000 records in a partition) reruns byte-identical, whatever the thread count', async () => {
+    const big = await createTimeTopic('gp-split', 1);
+    const date = '2026-11-22';
+    const start = Date.parse(`${date}T00:00:00Z`);
+    const n = 260_000;
+    const records = Array.from({ length: n }, (_, i) => {
+      const e = buildEvent({
+        kind: i % 4 === 0 ? 'join_guild' : 'purchase',
+        item: i % 4 === 0 ? undefined : ITEMS[i % 5],
+        headers: { Host: `user${(i % 99) + 1}.${PROVIDERS[i % 6]}.com`, 'User-Agent': 'test' },
+        now: new Date(start + Math.floor((i / n) * 86_000_000)),
+      });
+      return { key: e.Host, value: JSON.stringify(e), timestampMs: Date.parse(e.timestamp) };
+    });
+    await produceRaw(big, records);
+    const splitBase = `/tmp/gamepipe-test/${uniqueName('split')}`;
+    const sums: Array<Record<string, string>> = [];
+    for (const threads of ['1', '2', '4']) {
+      const res = await runCli([
+        'extract',
+        '--date',
+        date,
+        '--topic',
+        big,
+        '--base',
+        splitBase,
+        '--threads',
+        threads,
+        '--format',
+        'json',
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const files = await checksums(outputDir(splitBase, 'purchases', date));
+      assert.ok(
+        Object.keys(files).length >= 2,
+        `the day was not split: ${Object.keys(files).join(', ')}`,
+      );
+      sums.push({ ...files, ...(await checksums(outputDir(splitBase, 'join_guild', date))) });
+    }
+    assert.deepEqual(sums[1], sums[0]);
+    assert.deepEqual(sums[2], sums[0]);
   });
 });
