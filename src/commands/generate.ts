@@ -12,6 +12,7 @@ export interface GenerateOptions extends ConfigFlags {
   rate?: string;
   seed: string;
   batch?: string;
+  retries: string;
   ledger?: string;
   token?: string;
   format: string;
@@ -38,6 +39,7 @@ export async function generate(opts: GenerateOptions): Promise<number> {
       concurrency,
       rate,
       token: opts.token ?? process.env.GAMEPIPE_API_TOKEN,
+      retries: parseCount('--retries', opts.retries, { min: 0, max: 100 }),
       onAccepted: ledger?.write,
       onProgress: (p) =>
         spin.text(`sent ${p.sent}/${n}, accepted ${p.accepted}, failed ${p.failed}`),
@@ -56,6 +58,7 @@ export async function generate(opts: GenerateOptions): Promise<number> {
           'accepted',
           'rejected',
           'failed',
+          'retried',
           'events/s',
           'p50 ms',
           'p95 ms',
@@ -68,6 +71,7 @@ export async function generate(opts: GenerateOptions): Promise<number> {
             s.accepted,
             s.rejected,
             s.failed,
+            s.retried,
             s.eventsPerSecond,
             s.latencyMs.p50,
             s.latencyMs.p95,

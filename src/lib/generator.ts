@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventKind } from './events.js';
 
 /** The seed generator's universe: players are Host names over these providers. */
@@ -80,6 +81,24 @@ export interface PlannedEvent {
   item?: string;
   host: string;
   metadata: Record<string, unknown>;
+  /**
+   * The event's own id, sent with it (Idempotency-Key, or event_id in a batch) so that a retry
+   * is the same event, which extract keeps once. Random, not from the seed: a second run with
+   * the same seed sends new events, not retries.
+   */
+  id: string;
+}
+
+/** The body of POST /events for these events. */
+export function batchBody(events: readonly PlannedEvent[]): string {
+  return JSON.stringify(
+    events.map((e) => ({
+      type: e.kind,
+      ...(e.item === undefined ? {} : { item: e.item }),
+      ...e.metadata,
+      event_id: e.id,
+    })),
+  );
 }
 
 export interface PlannedRequest {
@@ -117,10 +136,16 @@ function randomEvent(
       item: it,
       host,
       metadata: { price: PRICES[it], currency: 'USD', quantity, user_id: host },
+      id: randomUUID(),
     };
   }
   const guild = GUILDS[Math.floor(rand() * GUILDS.length)] as { id: string; name: string };
-  return { kind: k, host, metadata: { guild_id: guild.id, guild_name: guild.name, user_id: host } };
+  return {
+    kind: k,
+    host,
+    metadata: { guild_id: guild.id, guild_name: guild.name, user_id: host },
+    id: randomUUID(),
+  };
 }
 
 /** Burst sizes like the seed's: inverse-logarithmic, many small bursts and a few large ones. */
@@ -152,14 +177,7 @@ export function planRun({ n, seed, maxConcurrency, batch }: PlanOptions): Burst[
     if (batch !== undefined) {
       const size = Math.min(left, batch);
       const events = Array.from({ length: size }, () => randomEvent(rand, host));
-      const body = JSON.stringify(
-        events.map((e) => ({
-          type: e.kind,
-          ...(e.item === undefined ? {} : { item: e.item }),
-          ...e.metadata,
-        })),
-      );
-      requests.push({ method: 'POST', path: '/events', host, body, events });
+      requests.push({ method: 'POST', path: '/events', host, body: batchBody(events), events });
       left -= size;
     } else {
       const size = Math.min(left, burstSize(rand));

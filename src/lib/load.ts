@@ -2,12 +2,20 @@ import { Pool, type Dispatcher } from 'undici';
 import { ErrorCodes, GamepipeError } from './errors.js';
 import { purchaseEventType, JOIN_GUILD } from './events.js';
 import type { LedgerEntry } from './ledger.js';
-import { providerOf, type Burst, type PlannedEvent, type PlannedRequest } from './generator.js';
+import {
+  batchBody,
+  providerOf,
+  type Burst,
+  type PlannedEvent,
+  type PlannedRequest,
+} from './generator.js';
 
 export interface LoadSummary {
   url: string;
   requests: number;
   sent: number;
+  /** Events sent again after a network error or a 5xx (each attempt counted). */
+  retried: number;
   accepted: number;
   rejected: number;
   failed: number;
@@ -31,6 +39,8 @@ export interface LoadOptions {
   onAccepted?: (entry: LedgerEntry) => void;
   onProgress?: (done: { sent: number; accepted: number; failed: number }) => void;
   requestTimeoutMs?: number;
+  /** Attempts after the first for an event that got no answer or a 5xx (same event id). */
+  retries?: number;
 }
 
 function eventType(e: PlannedEvent): string {
@@ -56,6 +66,7 @@ export async function runLoad({
   onAccepted,
   onProgress,
   requestTimeoutMs = 30_000,
+  retries = 5,
 }: LoadOptions): Promise<LoadSummary> {
   const pool = new Pool(url, {
     connections: concurrency,
@@ -63,12 +74,13 @@ export async function runLoad({
     headersTimeout: requestTimeoutMs,
     bodyTimeout: requestTimeoutMs,
   });
-  const totalRequests = bursts.reduce((n, b) => n + b.requests.length, 0);
-  const latencies = new Float64Array(totalRequests);
+  // one a request sent, retries too
+  const latencies: number[] = [];
   const s: LoadSummary = {
     url,
     requests: 0,
     sent: 0,
+    retried: 0,
     accepted: 0,
     rejected: 0,
     failed: 0,
@@ -116,14 +128,16 @@ export async function runLoad({
   let sentEvents = 0;
   const auth = token ? { authorization: `Bearer ${token}` } : {};
 
-  async function one(req: PlannedRequest): Promise<void> {
-    if (rate !== undefined && rate > 0) {
-      const due = t0 + (sentEvents / rate) * 1000;
-      sentEvents += req.events.length;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    s.sent += req.events.length;
+  /** What one attempt left to do: events to send again, and why. */
+  interface Outcome {
+    again: PlannedEvent[];
+    cause: string;
+    retryAfterMs?: number;
+  }
+
+  /** Sends `events` of a request once; accepts and rejects what the answer settles. */
+  async function attempt(req: PlannedRequest, events: PlannedEvent[]): Promise<Outcome> {
+    const batch = req.path === '/events';
     const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
@@ -135,48 +149,86 @@ export async function runLoad({
           'user-agent': 'gamepipe-generate/0.1.0',
           accept: '*/*',
           ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+          // the same id on every attempt: a retry of an event that did land is a duplicate
+          // extract removes, not a second purchase
+          ...(batch ? {} : { 'idempotency-key': (events[0] as PlannedEvent).id }),
           ...auth,
         },
-        body: req.body,
+        body: batch ? batchBody(events) : req.body,
       });
     } catch (err) {
-      latencies[s.requests++] = performance.now() - started;
-      fail((err as { code?: string }).code ?? 'network', req.events.length);
-      return;
+      latencies.push(performance.now() - started);
+      return { again: events, cause: (err as { code?: string }).code ?? 'network' };
     }
     const text = await res.body.text().catch(() => '');
-    latencies[s.requests++] = performance.now() - started;
-    if (req.path === '/events') {
-      if (
-        res.statusCode === 200 ||
-        res.statusCode === 207 ||
-        res.statusCode === 400 ||
-        res.statusCode === 503
-      ) {
-        let results: Array<{ status: string; event_id?: string; error?: { code: string } }> = [];
-        try {
-          results = (JSON.parse(text) as { results?: typeof results }).results ?? [];
-        } catch {
-          // not the batch answer: count below
-        }
-        if (results.length === req.events.length) {
-          results.forEach((r, i) => {
-            const e = req.events[i] as PlannedEvent;
-            if (r.status === 'accepted' && r.event_id) accept(e, r.event_id);
-            else if (r.status === 'rejected') s.rejected++;
-            else fail(r.error?.code ?? String(res.statusCode), 1);
-          });
-          return;
-        }
+    latencies.push(performance.now() - started);
+    const status = res.statusCode;
+    const retryAfter = Number(res.headers['retry-after']);
+    const retryAfterMs =
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+    const clientError = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    if (batch) {
+      let results: Array<{ status: string; event_id?: string; error?: { code: string } }> = [];
+      try {
+        results = (JSON.parse(text) as { results?: typeof results }).results ?? [];
+      } catch {
+        // not the batch answer: the status decides
       }
-      if (res.statusCode >= 400 && res.statusCode < 500) s.rejected += req.events.length;
-      else fail(String(res.statusCode), req.events.length);
-      return;
+      if (results.length === events.length) {
+        const again: PlannedEvent[] = [];
+        let cause = String(status);
+        results.forEach((r, i) => {
+          const e = events[i] as PlannedEvent;
+          if (r.status === 'accepted' && r.event_id) accept(e, r.event_id);
+          else if (r.status === 'rejected') s.rejected++;
+          else {
+            again.push(e);
+            cause = r.error?.code ?? cause;
+          }
+        });
+        return { again, cause, retryAfterMs };
+      }
+      if (clientError) {
+        s.rejected += events.length;
+        return { again: [], cause: '' };
+      }
+      return { again: events, cause: String(status), retryAfterMs };
     }
     const id = res.headers['x-event-id'];
-    if (res.statusCode === 200 && typeof id === 'string') accept(req.events[0] as PlannedEvent, id);
-    else if (res.statusCode >= 400 && res.statusCode < 500) s.rejected++;
-    else fail(String(res.statusCode), 1);
+    if (status === 200 && typeof id === 'string') {
+      accept(events[0] as PlannedEvent, id);
+      return { again: [], cause: '' };
+    }
+    if (clientError) {
+      s.rejected++;
+      return { again: [], cause: '' };
+    }
+    return { again: events, cause: String(status), retryAfterMs };
+  }
+
+  async function one(req: PlannedRequest): Promise<void> {
+    if (rate !== undefined && rate > 0) {
+      const due = t0 + (sentEvents / rate) * 1000;
+      sentEvents += req.events.length;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    s.sent += req.events.length;
+    s.requests++;
+    let events = req.events;
+    for (let tries = 0; ; tries++) {
+      const out = await attempt(req, events);
+      if (out.again.length === 0) return;
+      if (tries >= retries) {
+        fail(out.cause, out.again.length);
+        return;
+      }
+      s.retried += out.again.length;
+      // exponential backoff from 100 ms, or what the server asked for, at most 2 s
+      const backoff = Math.min(2_000, out.retryAfterMs ?? 100 * 2 ** tries);
+      await new Promise((r) => setTimeout(r, backoff));
+      events = out.again;
+    }
   }
 
   const progress = onProgress
@@ -197,7 +249,7 @@ export async function runLoad({
   }
   s.elapsedMs = Math.round(performance.now() - t0);
   s.eventsPerSecond = Math.round(s.accepted / Math.max(0.001, s.elapsedMs / 1000));
-  const sorted = latencies.subarray(0, s.requests).sort();
+  const sorted = Float64Array.from(latencies).sort();
   s.latencyMs = {
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
