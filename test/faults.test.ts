@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDate, stagingDir } from '../src/lib/lake.js';
 import { probeServices, readStackState } from '../src/lib/stack.js';
-import { startLocal, stopLocal } from '../src/lib/stack-local.js';
+import {
+  runningPid,
+  stackPaths,
+  startLocal,
+  stopLocal,
+  type Component,
+} from '../src/lib/stack-local.js';
 import { withHdfs } from '../src/lib/webhdfs.js';
 import {
   BIN,
@@ -19,6 +25,24 @@ import {
 
 const config = stackConfig();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends a signal to a component of the test stack (its process group): SIGKILL, SIGSTOP... */
+function signal(c: Component, sig: NodeJS.Signals): void {
+  const pid = runningPid(stackPaths(config.home), c);
+  assert.ok(pid, `${c} is not running`);
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    process.kill(pid, sig);
+  }
+}
+
+/** Starts what is down and waits until every service answers. */
+async function restartStack(): Promise<void> {
+  await startLocal(config);
+  for (let i = 0; i < 240 && !(await probeServices(config)).every((s) => s.state === 'up'); i++)
+    await sleep(500);
+}
 
 interface Figures {
   fault: string;
@@ -280,8 +304,83 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     await extractAndVerify('stop the DataNode', topic, base, ledger, since, 1);
   });
 
-  it('in all: four faults, nothing lost, nothing duplicated', () => {
-    assert.equal(figures.length, 4);
+  it('kill -9 the Kafka broker mid-load, restart it', async () => {
+    const { topic, base, ledger, port, since, server } = await startCase('kafka9');
+    const gen = background([
+      'generate',
+      '9000',
+      '--url',
+      `http://127.0.0.1:${port}`,
+      '--rate',
+      '1500',
+      '--concurrency',
+      '16',
+      '--seed',
+      '15',
+      '--ledger',
+      ledger,
+    ]);
+    try {
+      await sleep(1_500);
+      signal('kafka', 'SIGKILL');
+      await sleep(1_500);
+      await restartStack();
+      const g = await gen.done;
+      assert.ok(existsSync(ledger), g.stderr);
+    } finally {
+      await restartStack();
+      server.child.kill('SIGTERM');
+      await server.done;
+    }
+    await extractAndVerify('kill -9 the Kafka broker', topic, base, ledger, since, 1);
+  });
+
+  it('kill -9 the Kafka broker during extract: a coded error, and the rerun is exact', async () => {
+    const { topic, base, ledger, since, extract } = await loadThenExtract('kafka-extract', '16');
+    try {
+      signal('kafka', 'SIGKILL');
+      const failed = await extract.done;
+      process.stderr.write(
+        `      (extract: exit ${failed.code}; ${failed.stderr.trim().split('\n').at(-1)})\n`,
+      );
+      if (failed.code !== 0) {
+        assert.match(failed.stderr, /^gamepipe: error GP_KAFKA[A-Z_]*: /m, failed.stderr);
+        assert.doesNotMatch(failed.stderr, /unexpected error/);
+      }
+    } finally {
+      await restartStack();
+    }
+    await extractAndVerify('kill -9 Kafka in extract', topic, base, ledger, since, 1);
+  });
+
+  it('a stalled DataNode (SIGSTOP) during extract: a coded GP_HDFS_UNAVAILABLE naming it, and the rerun is exact', async () => {
+    const { topic, base, ledger, since, extract } = await loadThenExtract('stall', '17');
+    let stopped = true;
+    try {
+      signal('datanode', 'SIGSTOP');
+      const failed = await extract.done;
+      signal('datanode', 'SIGCONT');
+      stopped = false;
+      process.stderr.write(
+        `      (extract: exit ${failed.code}; ${failed.stderr.trim().split('\n').at(-1)})\n`,
+      );
+      if (failed.code !== 0) {
+        assert.match(
+          failed.stderr,
+          /^gamepipe: error GP_HDFS_UNAVAILABLE: HDFS DataNode at \S+ (stalled|is unreachable)/m,
+          failed.stderr,
+        );
+        assert.doesNotMatch(failed.stderr, /unexpected error|upload closed/);
+      }
+    } finally {
+      if (stopped) signal('datanode', 'SIGCONT');
+      await restartStack();
+    }
+    await extractAndVerify('stalled DataNode', topic, base, ledger, since, 1);
+  });
+
+  it('in all: seven faults, nothing lost, nothing duplicated', () => {
+    assert.equal(figures.length, 7);
     assert.ok(
       figures.every((f) => f.missing === 0 && f.duplicated === 0 && f.acknowledged === f.inLake),
     );
