@@ -1,12 +1,12 @@
 /** What the benchmarks share: a topic full of the generator's mix, and measured child processes. */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Config } from '../src/lib/config.js';
-import { buildEvent } from '../src/lib/events.js';
-import { planRun } from '../src/lib/generator.js';
-import { createKafka, withAdmin } from '../src/lib/kafka.js';
-import { HostPartitioner } from '../src/lib/partitioner.js';
-import { withHdfs } from '../src/lib/webhdfs.js';
+import type { Config } from '../src/lib/core/config.js';
+import { buildEvent } from '../src/lib/events/event.js';
+import { planRun } from '../src/lib/traffic/generator.js';
+import { createKafka, withAdmin } from '../src/lib/kafka/admin.js';
+import { HostPartitioner } from '../src/lib/kafka/partitioner.js';
+import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
 import { BIN, ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */

@@ -7,7 +7,7 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/lib/config.js';
+import { resolveConfig } from '../src/lib/core/config.js';
 import { uniqueName } from '../test/helpers.js';
 import { cleanUp, fillTopic, measured, measuredExtract, repeated } from './common.js';
 

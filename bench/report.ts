@@ -8,7 +8,7 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/lib/config.js';
+import { resolveConfig } from '../src/lib/core/config.js';
 import { BIN, uniqueName } from '../test/helpers.js';
 import { cleanUp, fillTopic, measured, measuredExtract, repeated } from './common.js';
 
@@ -48,7 +48,7 @@ const BOTH = `
 import { resolveConfig } from './dist/lib/config.js';
 import { buildReports } from './dist/lib/report.js';
 import { renderReports } from './dist/lib/render.js';
-import { DEFAULT_PROVIDERS } from './dist/lib/providers.js';
+import { DEFAULT_PROVIDERS } from '../src/lib/events/providers.js';
 const c = resolveConfig({ flags: { base: process.argv[1] } });
 const { reports } = await buildReports(c, ['events', 'hosts'], { providers: DEFAULT_PROVIDERS, dates: [process.argv[2]] });
 process.stdout.write(renderReports(reports, 'table'));

@@ -8,8 +8,8 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/lib/config.js';
-import { createTopic, withAdmin } from '../src/lib/kafka.js';
+import { resolveConfig } from '../src/lib/core/config.js';
+import { createTopic, withAdmin } from '../src/lib/kafka/admin.js';
 import { BIN, freePort, uniqueName } from '../test/helpers.js';
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ErrorCodes, GamepipeError } from './lib/errors.js';
-import { VERSION } from './lib/version.js';
+import { ErrorCodes, GamepipeError } from './lib/core/errors.js';
+import { VERSION } from './lib/core/version.js';
 
 /** Runs one command with its options object; resolves to the exit code. */
 export type Runner = (command: string, opts: Record<string, unknown>) => Promise<number | void>;

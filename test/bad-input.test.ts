@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { Client } from 'undici';
-import { startApi, type RunningApi } from '../src/lib/api.js';
-import { buildEvent, ITEM_PATTERN } from '../src/lib/events.js';
-import { outputDir } from '../src/lib/lake.js';
-import { readColumns } from '../src/lib/reader.js';
-import { withHdfs } from '../src/lib/webhdfs.js';
+import { startApi, type RunningApi } from '../src/lib/api/server.js';
+import { buildEvent, ITEM_PATTERN } from '../src/lib/events/event.js';
+import { outputDir } from '../src/lib/lake/layout.js';
+import { readColumns } from '../src/lib/lake/reader.js';
+import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
 import {
   createTimeTopic,
   freshTopic,
@@ -682,7 +682,7 @@ describe('bad input: garbage in the topic → every bad record in _rejected, eve
     };
     assert.equal(r.records, 700);
     // a generated record may by chance be a valid event: count with the same rules the extract uses
-    const { parseStoredEvent } = await import('../src/lib/events.js');
+    const { parseStoredEvent } = await import('../src/lib/events/event.js');
     const validGarbage = garbage.filter(
       (g) => parseStoredEvent(Buffer.isBuffer(g) ? g.toString('utf8') : g).ok,
     ).length;

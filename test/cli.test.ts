@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProgram, loadCommand, main } from '../src/cli.js';
-import { parseCount, parseDuration, parseHttpUrl, parseNumber } from '../src/lib/options.js';
-import { spinner } from '../src/lib/render.js';
+import { parseCount, parseDuration, parseHttpUrl, parseNumber } from '../src/lib/core/options.js';
+import { spinner } from '../src/lib/core/render.js';
 import { runCli, uniqueName } from './helpers.js';
 
 async function parse(argv: string[]): Promise<{ command: string; opts: Record<string, unknown> }> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { COMPOSE_FILE, DOCKER_VERSIONS } from '../src/lib/stack-docker.js';
+import { COMPOSE_FILE, DOCKER_VERSIONS } from '../src/lib/stack/docker.js';
 
 interface Service {
   image: string;

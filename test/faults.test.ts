@@ -3,16 +3,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatDate, stagingDir } from '../src/lib/lake.js';
-import { probeServices, readStackState } from '../src/lib/stack.js';
+import { formatDate, stagingDir } from '../src/lib/lake/layout.js';
+import { probeServices, readStackState } from '../src/lib/stack/stack.js';
 import {
   runningPid,
   stackPaths,
   startLocal,
   stopLocal,
   type Component,
-} from '../src/lib/stack-local.js';
-import { withHdfs } from '../src/lib/webhdfs.js';
+} from '../src/lib/stack/local.js';
+import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
 import {
   BIN,
   freePort,
@@ -37,11 +37,26 @@ function signal(c: Component, sig: NodeJS.Signals): void {
   }
 }
 
-/** Starts what is down and waits until every service answers. */
+/**
+ * Starts what is down and waits until every service answers and HDFS takes a write: a DataNode
+ * that was frozen past the stale interval (30 s) counts as live before the NameNode sends writes
+ * to it again.
+ */
 async function restartStack(): Promise<void> {
   await startLocal(config);
   for (let i = 0; i < 240 && !(await probeServices(config)).every((s) => s.state === 'up'); i++)
     await sleep(500);
+  await withHdfs(config, async (hdfs) => {
+    for (let i = 0; ; i++) {
+      try {
+        await hdfs.create('/tmp/gamepipe-test/_writable', 'ok', { overwrite: true });
+        return;
+      } catch (err) {
+        if (i >= 120) throw err;
+        await sleep(500);
+      }
+    }
+  });
 }
 
 interface Figures {

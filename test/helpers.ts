@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveConfig, type Config } from '../src/lib/config.js';
+import { resolveConfig, type Config } from '../src/lib/core/config.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'gamepipe.js');
@@ -58,7 +58,7 @@ export async function readTopic(
 ): Promise<
   Array<{ key: string | null; value: string; partition: number; offset: string; timestamp: number }>
 > {
-  const { consumeTopic } = await import('../src/lib/consume.js');
+  const { consumeTopic } = await import('../src/lib/kafka/consume.js');
   const out: Array<{
     key: string | null;
     value: string;
@@ -77,7 +77,7 @@ export async function readTopic(
 
 /** A fresh topic for one test (LogAppendTime, like the events topic). */
 export async function freshTopic(prefix = 'gp-test', partitions = 3): Promise<string> {
-  const { createTopic } = await import('../src/lib/kafka.js');
+  const { createTopic } = await import('../src/lib/kafka/admin.js');
   const topic = uniqueName(prefix);
   await createTopic(stackConfig(), { topic, partitions });
   return topic;
@@ -149,7 +149,7 @@ export function backgroundLoad(url: string, workers = 8): { stop: () => Promise<
 
 /** A topic with CreateTime, for tests that place records on chosen days (the events topic uses LogAppendTime). */
 export async function createTimeTopic(prefix: string, partitions = 3): Promise<string> {
-  const { withAdmin } = await import('../src/lib/kafka.js');
+  const { withAdmin } = await import('../src/lib/kafka/admin.js');
   const topic = uniqueName(prefix);
   await withAdmin(stackConfig(), (admin) =>
     admin.createTopics({
@@ -176,8 +176,8 @@ export async function produceRaw(
   topic: string,
   records: Array<{ key: string | null; value: string | Buffer; timestampMs?: number }>,
 ): Promise<void> {
-  const { createKafka } = await import('../src/lib/kafka.js');
-  const { HostPartitioner } = await import('../src/lib/partitioner.js');
+  const { createKafka } = await import('../src/lib/kafka/admin.js');
+  const { HostPartitioner } = await import('../src/lib/kafka/partitioner.js');
   const producer = createKafka({ brokers: stackConfig().brokers }).producer({
     idempotent: true,
     createPartitioner: HostPartitioner,
@@ -203,7 +203,7 @@ export async function produceRaw(
 /** sha256 of every file under an HDFS directory, by name. */
 export async function checksums(dir: string): Promise<Record<string, string>> {
   const { createHash } = await import('node:crypto');
-  const { withHdfs } = await import('../src/lib/webhdfs.js');
+  const { withHdfs } = await import('../src/lib/hdfs/webhdfs.js');
   const c = stackConfig();
   return withHdfs(c, async (hdfs) => {
     const out: Record<string, string> = {};
@@ -222,9 +222,9 @@ export async function lakeEventIds(
   base: string,
   date: string,
 ): Promise<{ purchases: string[]; join_guild: string[] }> {
-  const { withHdfs } = await import('../src/lib/webhdfs.js');
-  const { outputDir } = await import('../src/lib/lake.js');
-  const { readColumns } = await import('../src/lib/reader.js');
+  const { withHdfs } = await import('../src/lib/hdfs/webhdfs.js');
+  const { outputDir } = await import('../src/lib/lake/layout.js');
+  const { readColumns } = await import('../src/lib/lake/reader.js');
   const config = stackConfig();
   return withHdfs(config, async (hdfs) => {
     const out = { purchases: [] as string[], join_guild: [] as string[] };

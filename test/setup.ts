@@ -73,8 +73,8 @@ for (const key of Object.keys(process.env)) {
 }
 Object.assign(process.env, env);
 
-const { probeServices, up, down } = await import('../src/lib/stack.js');
-const { resolveConfig } = await import('../src/lib/config.js');
+const { probeServices, up, down } = await import('../src/lib/stack/stack.js');
+const { resolveConfig } = await import('../src/lib/core/config.js');
 
 let startedHere = false;
 // what the run found, so that a kept stack loses the topics and lake paths the run made
@@ -82,8 +82,8 @@ let topicsBefore = new Set<string>();
 let rootBefore = new Set<string>();
 
 async function snapshot(): Promise<{ topics: Set<string>; root: Set<string> }> {
-  const { listTopics } = await import('../src/lib/kafka.js');
-  const { withHdfs } = await import('../src/lib/webhdfs.js');
+  const { listTopics } = await import('../src/lib/kafka/admin.js');
+  const { withHdfs } = await import('../src/lib/hdfs/webhdfs.js');
   const config = resolveConfig();
   const topics = new Set(await listTopics(config));
   const root = await withHdfs(
@@ -95,8 +95,8 @@ async function snapshot(): Promise<{ topics: Set<string>; root: Set<string> }> {
 
 /** Deletes the topics and top-level HDFS paths that appeared during the run. */
 async function cleanUp(): Promise<void> {
-  const { withAdmin } = await import('../src/lib/kafka.js');
-  const { withHdfs } = await import('../src/lib/webhdfs.js');
+  const { withAdmin } = await import('../src/lib/kafka/admin.js');
+  const { withHdfs } = await import('../src/lib/hdfs/webhdfs.js');
   const config = resolveConfig();
   const now = await snapshot();
   const topics = [...now.topics].filter((t) => !topicsBefore.has(t) && t !== config.topic);

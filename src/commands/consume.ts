@@ -1,7 +1,7 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { consumeTopic, type ConsumedRecord } from '../lib/consume.js';
-import { parseCount } from '../lib/options.js';
-import { parseFormat } from '../lib/render.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { consumeTopic, type ConsumedRecord } from '../lib/kafka/consume.js';
+import { parseCount } from '../lib/core/options.js';
+import { parseFormat } from '../lib/core/render.js';
 
 export interface ConsumeOptions extends ConfigFlags {
   fromBeginning: boolean;

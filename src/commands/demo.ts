@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { parseCount } from '../lib/options.js';
-import { writeOutput } from '../lib/output.js';
-import { duration, renderReports, spinner, table } from '../lib/render.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { parseCount } from '../lib/core/options.js';
+import { writeOutput } from '../lib/core/output.js';
+import { duration, renderReports, spinner, table } from '../lib/core/render.js';
 
 export interface DemoOptions extends ConfigFlags {
   events: string;
@@ -12,8 +12,8 @@ export interface DemoOptions extends ConfigFlags {
 /** The pipeline end to end, each step timed; writes the HTML report. */
 export async function demo(opts: DemoOptions): Promise<number> {
   const config = configFromFlags(opts);
-  const { runDemo } = await import('../lib/demo.js');
-  const { chartSvg } = await import('../lib/charts.js');
+  const { runDemo } = await import('./demo-pipeline.js');
+  const { chartSvg } = await import('../lib/analysis/charts.js');
   const spin = await spinner('starting');
   let res;
   try {

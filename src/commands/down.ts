@@ -1,6 +1,6 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { parseDuration } from '../lib/options.js';
-import { down as stopStack } from '../lib/stack.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { parseDuration } from '../lib/core/options.js';
+import { down as stopStack } from '../lib/stack/stack.js';
 
 export interface DownOptions extends ConfigFlags {
   purge: boolean;

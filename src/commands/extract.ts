@@ -1,9 +1,9 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import type { ExtractResult } from '../lib/extract.js';
-import { WorkerPool } from '../lib/extract-pool.js';
-import { formatDate, OUTPUTS, parseDate } from '../lib/lake.js';
-import { parseCount, parseDuration } from '../lib/options.js';
-import { bytes, duration, json, parseFormat, spinner, table } from '../lib/render.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import type { ExtractResult } from '../lib/extract/run.js';
+import { WorkerPool } from '../lib/extract/pool.js';
+import { formatDate, OUTPUTS, parseDate } from '../lib/lake/layout.js';
+import { parseCount, parseDuration } from '../lib/core/options.js';
+import { bytes, duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
 
 export interface ExtractOptions extends ConfigFlags {
   date?: string;
@@ -69,7 +69,7 @@ export async function extract(opts: ExtractOptions): Promise<number> {
   const spin = await spinner(`extracting ${date} from ${config.topic}`);
   let result: ExtractResult;
   try {
-    const { extractDate } = await import('../lib/extract.js');
+    const { extractDate } = await import('../lib/extract/run.js');
     result = await extractDate(config, {
       date,
       topic: config.topic,

@@ -1,9 +1,9 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { planRun } from '../lib/generator.js';
-import { openLedger } from '../lib/ledger.js';
-import { runLoad } from '../lib/load.js';
-import { parseCount, parseHttpUrl, parseNumber } from '../lib/options.js';
-import { json, parseFormat, spinner, table } from '../lib/render.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { planRun } from '../lib/traffic/generator.js';
+import { openLedger } from '../lib/events/ledger.js';
+import { runLoad } from '../lib/traffic/load.js';
+import { parseCount, parseHttpUrl, parseNumber } from '../lib/core/options.js';
+import { json, parseFormat, spinner, table } from '../lib/core/render.js';
 
 export interface GenerateOptions extends ConfigFlags {
   n: string;

@@ -1,6 +1,6 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { json, parseFormat, permissionString, shortTime } from '../lib/render.js';
-import { withHdfs } from '../lib/webhdfs.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { json, parseFormat, permissionString, shortTime } from '../lib/core/render.js';
+import { withHdfs } from '../lib/hdfs/webhdfs.js';
 
 export interface LsOptions extends ConfigFlags {
   path?: string;

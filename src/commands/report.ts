@@ -1,9 +1,9 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { datesFromFlags } from '../lib/lake.js';
-import { DEFAULT_PROVIDERS, parseProviders } from '../lib/providers.js';
-import { parseFormat, renderReports, type ReportFormat } from '../lib/render.js';
-import { parseNumber } from '../lib/options.js';
-import { writeOutput } from '../lib/output.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { datesFromFlags } from '../lib/lake/layout.js';
+import { DEFAULT_PROVIDERS, parseProviders } from '../lib/events/providers.js';
+import { parseFormat, renderReports, type ReportFormat } from '../lib/core/render.js';
+import { parseNumber } from '../lib/core/options.js';
+import { writeOutput } from '../lib/core/output.js';
 
 export interface ReportOptions extends ConfigFlags {
   report: string;
@@ -24,8 +24,8 @@ const FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown', 'h
 export async function report(opts: ReportOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, FORMATS);
-  const { buildReports, REPORTS } = await import('../lib/report.js');
-  const { chartSvg } = await import('../lib/charts.js');
+  const { buildReports, REPORTS } = await import('../lib/analysis/report.js');
+  const { chartSvg } = await import('../lib/analysis/charts.js');
   const providers = parseProviders(
     opts.providers ?? process.env.GAMEPIPE_PROVIDERS ?? [...DEFAULT_PROVIDERS],
   );

@@ -1,7 +1,7 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { lineWriter, startApi } from '../lib/api.js';
-import { listTopics } from '../lib/kafka.js';
-import { parseDuration } from '../lib/options.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { lineWriter, startApi } from '../lib/api/server.js';
+import { listTopics } from '../lib/kafka/admin.js';
+import { parseDuration } from '../lib/core/options.js';
 
 export interface ServeOptions extends ConfigFlags {
   port?: string;

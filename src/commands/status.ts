@@ -1,6 +1,6 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { json, parseFormat, table } from '../lib/render.js';
-import { probeServices } from '../lib/stack.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { json, parseFormat, table } from '../lib/core/render.js';
+import { probeServices } from '../lib/stack/stack.js';
 
 export interface StatusOptions extends ConfigFlags {
   format: string;

@@ -1,7 +1,7 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { ErrorCodes, GamepipeError } from '../lib/errors.js';
-import { createTopic } from '../lib/kafka.js';
-import { parseCount } from '../lib/options.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
+import { createTopic } from '../lib/kafka/admin.js';
+import { parseCount } from '../lib/core/options.js';
 
 export interface TopicCreateOptions extends ConfigFlags {
   partitions: string;

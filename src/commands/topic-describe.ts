@@ -1,6 +1,6 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { describeTopic } from '../lib/kafka.js';
-import { json, parseFormat, table } from '../lib/render.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { describeTopic } from '../lib/kafka/admin.js';
+import { json, parseFormat, table } from '../lib/core/render.js';
 
 export interface TopicDescribeOptions extends ConfigFlags {
   format: string;

@@ -1,6 +1,6 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { listTopics } from '../lib/kafka.js';
-import { json, parseFormat } from '../lib/render.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { listTopics } from '../lib/kafka/admin.js';
+import { json, parseFormat } from '../lib/core/render.js';
 
 export interface TopicListOptions extends ConfigFlags {
   format: string;

@@ -1,7 +1,7 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { parseDuration } from '../lib/options.js';
-import { duration, parseFormat, spinner, table } from '../lib/render.js';
-import { up as startStack, type Mode } from '../lib/stack.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { parseDuration } from '../lib/core/options.js';
+import { duration, parseFormat, spinner, table } from '../lib/core/render.js';
+import { up as startStack, type Mode } from '../lib/stack/stack.js';
 
 export interface UpOptions extends ConfigFlags {
   mode: string;

@@ -1,7 +1,7 @@
-import { configFromFlags, type ConfigFlags } from '../lib/config.js';
-import { datesFromFlags } from '../lib/lake.js';
-import { json, parseFormat, table } from '../lib/render.js';
-import { verifyLedger } from '../lib/verify.js';
+import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { datesFromFlags } from '../lib/lake/layout.js';
+import { json, parseFormat, table } from '../lib/core/render.js';
+import { verifyLedger } from '../lib/analysis/verify.js';
 
 export interface VerifyOptions extends ConfigFlags {
   ledger: string;

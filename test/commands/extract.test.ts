@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { buildEvent, type EventKind } from '../../src/lib/events.js';
-import { manifestPath, outputDir, type Manifest } from '../../src/lib/lake.js';
-import { readColumns } from '../../src/lib/reader.js';
-import { WebHdfs, withHdfs } from '../../src/lib/webhdfs.js';
+import { buildEvent, type EventKind } from '../../src/lib/events/event.js';
+import { manifestPath, outputDir, type Manifest } from '../../src/lib/lake/layout.js';
+import { readColumns } from '../../src/lib/lake/reader.js';
+import { WebHdfs, withHdfs } from '../../src/lib/hdfs/webhdfs.js';
 import {
   checksums,
   createTimeTopic,
@@ -272,7 +272,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
 
   it('gzip batches are read; an aborted transaction is skipped and a committed one lands (read_committed)', async function () {
     const { CompressionTypes } = await import('kafkajs');
-    const { createKafka } = await import('../../src/lib/kafka.js');
+    const { createKafka } = await import('../../src/lib/kafka/admin.js');
     // transaction markers carry the broker's clock: only with LogAppendTime (the events topic's
     // setting) are record times in order, so this test uses such a topic and today's date
     const own = await freshTopic('gp-test-tx', 2);
@@ -330,7 +330,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
   });
 
   it('an id in two partitions is kept once, in the lower partition, whatever order the threads read them in', async () => {
-    const { partitionForKey } = await import('../../src/lib/partitioner.js');
+    const { partitionForKey } = await import('../../src/lib/kafka/partitioner.js');
     const day = '2026-11-25';
     const t = Date.parse(`${day}T09:00:00Z`);
     const events = dayOfEvents(day, 40, 7);
@@ -574,7 +574,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
   it('a second run of the same date exits at once with GP_DATE_LOCKED naming the first, which completes untouched', async () => {
     const { spawn } = await import('node:child_process');
     const { BIN } = await import('../helpers.js');
-    const { leasePath } = await import('../../src/lib/lease.js');
+    const { leasePath } = await import('../../src/lib/lake/lease.js');
     const first = spawn(process.execPath, [BIN, ...cmd(day)], {
       env: { ...process.env, GAMEPIPE_TEST_PAUSE_MS: '4000' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -633,7 +633,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
   });
 
   it('a run killed while holding the lease: the next run takes over (dead pid here, or after expiry elsewhere)', async () => {
-    const { leasePath } = await import('../../src/lib/lease.js');
+    const { leasePath } = await import('../../src/lib/lake/lease.js');
     const killed = await runCli(cmd(day, '--lease-ttl', '2s'), {
       env: { GAMEPIPE_TEST_CRASH_AT: 'staged' },
     });

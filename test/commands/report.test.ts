@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { buildEvent, type EventKind } from '../../src/lib/events.js';
-import { prng } from '../../src/lib/generator.js';
-import { outputDir } from '../../src/lib/lake.js';
-import { WebHdfs } from '../../src/lib/webhdfs.js';
+import { buildEvent, type EventKind } from '../../src/lib/events/event.js';
+import { prng } from '../../src/lib/traffic/generator.js';
+import { outputDir } from '../../src/lib/lake/layout.js';
+import { WebHdfs } from '../../src/lib/hdfs/webhdfs.js';
 import { createTimeTopic, produceRaw, ROOT, runCli, stackConfig, uniqueName } from '../helpers.js';
 
 const config = stackConfig();

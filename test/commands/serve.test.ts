@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApi } from '../../src/lib/api.js';
-import { readStackState } from '../../src/lib/stack.js';
-import { probeKafka } from '../../src/lib/kafka.js';
-import { startLocal, stopLocal } from '../../src/lib/stack-local.js';
+import { startApi } from '../../src/lib/api/server.js';
+import { readStackState } from '../../src/lib/stack/stack.js';
+import { probeKafka } from '../../src/lib/kafka/admin.js';
+import { startLocal, stopLocal } from '../../src/lib/stack/local.js';
 import {
   backgroundLoad,
   BIN,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApi } from '../../src/lib/api.js';
-import { formatDate, outputDir } from '../../src/lib/lake.js';
-import { withHdfs } from '../../src/lib/webhdfs.js';
+import { startApi } from '../../src/lib/api/server.js';
+import { formatDate, outputDir } from '../../src/lib/lake/layout.js';
+import { withHdfs } from '../../src/lib/hdfs/webhdfs.js';
 import { freshTopic, runCli, stackConfig, uniqueName } from '../helpers.js';
 
 describe('verify: the generator ledger against the lake (real stack)', function () {

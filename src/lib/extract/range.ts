@@ -1,0 +1,384 @@
+/**
+ * The work of one partition's day range, run by an extract worker thread: read the range from the
+ * partition's leader, check each record, keep each event id once, and stream one Parquet file per
+ * output to the staging directory.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Config } from '../core/config.js';
+import { Claim, FingerprintSet, SharedIdTable } from '../lake/dedup.js';
+import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import {
+  itemOf,
+  JOIN_GUILD,
+  SCHEMA_VERSION,
+  parseIsoTimestamp,
+  storedEventProblem,
+  type GameEvent,
+} from '../events/event.js';
+import { readRange } from '../kafka/protocol/fetch.js';
+import { KafkaConnection, parseBroker } from '../kafka/protocol/wire.js';
+import { OUTPUTS, rangeFileName, type Output, type PartitionRange } from '../lake/layout.js';
+import {
+  GUILD_COLUMNS,
+  HdfsParquetFile,
+  PURCHASE_COLUMNS,
+  REJECTED_COLUMNS,
+  RowGroup,
+  type ColumnSpec,
+} from '../lake/parquet/encoder.js';
+import type { WebHdfs } from '../hdfs/webhdfs.js';
+
+const EMPTY = new Uint8Array(0);
+
+const COLUMNS: Record<Output, ColumnSpec[]> = {
+  purchases: PURCHASE_COLUMNS,
+  join_guild: GUILD_COLUMNS,
+  _rejected: REJECTED_COLUMNS,
+};
+
+/** Kills this process at a named point, so tests can crash a run exactly there (kill -9). */
+export function crashPoint(name: string): void {
+  if (process.env.GAMEPIPE_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}
+
+export interface RangeJob {
+  topic: string;
+  range: PartitionRange;
+  staging: string;
+  rowGroupRows: number;
+  /**
+   * first: keep an id when the shared table says it is new here; again: the range is read a
+   * second time after every partition was read, keeping ids this partition owns, once.
+   */
+  pass: 'first' | 'again';
+  /** The job's place in reading order (partition, then offset): the owner of the ids it keeps. */
+  seq: number;
+  /** The partition leader's host:port, when known. */
+  leader?: string;
+}
+
+export interface RangeResult {
+  seq: number;
+  partition: number;
+  records: number;
+  rejected: number;
+  duplicates: number;
+  outputs: Partial<Record<Output, { name: string; rows: number; bytes: number }>>;
+}
+
+export interface RangeHooks {
+  /** Records read so far, after each fetch. */
+  progress?: (read: number) => void;
+  /** Every record is read and encoded: only the uploads are left to finish. */
+  read?: () => void;
+}
+
+/**
+ * Emptied row groups of each output, reused by this thread's ranges: a group's buffers (some MB
+ * at 100,000 rows) are allocated a few times per thread, not once per row group.
+ */
+const spareGroups: Record<Output, RowGroup[]> = { purchases: [], join_guild: [], _rejected: [] };
+/** Response buffers of closed Kafka connections, for this thread's next ones. */
+const frameBuffers: Buffer[][] = [];
+const MAX_SPARE = 2;
+
+/** The file of one output for one partition range, and its rows not yet written. */
+class Sink {
+  group: RowGroup;
+  /** Row groups filled while walking a fetch, written after it (row groups are exactly full). */
+  full: RowGroup[] = [];
+
+  constructor(
+    readonly file: HdfsParquetFile,
+    private readonly output: Output,
+    private readonly rowGroupRows: number,
+  ) {
+    this.group = this.fresh();
+  }
+
+  seal(): void {
+    this.full.push(this.group);
+    this.group = this.fresh();
+  }
+
+  async writeFull(): Promise<void> {
+    while (this.full.length) {
+      await this.write(this.full.shift() as RowGroup);
+      crashPoint('row-group');
+    }
+  }
+
+  /** Writes the group being filled, the last of the range: the sink is done after it. */
+  async writeLast(): Promise<void> {
+    await this.write(this.group);
+  }
+
+  private async write(group: RowGroup): Promise<void> {
+    await this.file.writeRowGroup(group);
+    group.reset();
+    const spare = spareGroups[this.output];
+    if (spare.length < MAX_SPARE) spare.push(group);
+  }
+
+  private fresh(): RowGroup {
+    // sized for a full group at once; rejected records are few, their buffers grow if need be
+    const capacity = this.output === '_rejected' ? undefined : this.rowGroupRows;
+    return spareGroups[this.output].pop() ?? new RowGroup(COLUMNS[this.output], capacity);
+  }
+}
+
+/** Lands one partition's range in staging; see RangeJob for the two passes. */
+export async function extractRange(
+  config: Pick<Config, 'brokers'>,
+  hdfs: WebHdfs,
+  ids: SharedIdTable,
+  { topic, range, staging, rowGroupRows, pass, seq, leader }: RangeJob,
+  hooks: RangeHooks = {},
+): Promise<RangeResult> {
+  const partition = range.partition;
+  const name = rangeFileName(range);
+  const result: RangeResult = {
+    seq,
+    partition,
+    records: 0,
+    rejected: 0,
+    duplicates: 0,
+    outputs: {},
+  };
+  const sinks: Partial<Record<Output, Sink>> = {};
+  const sink = (o: Output): Sink =>
+    (sinks[o] ??= new Sink(
+      new HdfsParquetFile(hdfs, `${staging}/${o}/${name}`, COLUMNS[o]),
+      o,
+      rowGroupRows,
+    ));
+  // the second pass keeps what this range owns, each id once
+  const local = pass === 'again' ? new FingerprintSet(1 << 16) : undefined;
+  const keep =
+    local === undefined
+      ? (id: string) => ids.claim(id, seq) === Claim.Keep
+      : (id: string) => ids.ownerOf(id) === seq && local.add(id);
+  if (pass === 'again') {
+    // an output the first pass wrote may get no row now
+    for (const o of OUTPUTS) await hdfs.delete(`${staging}/${o}/${name}`);
+  }
+
+  const visit = (
+    offset: number,
+    kafkaTs: number,
+    buf: Buffer,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ): void => {
+    result.records++;
+    const text = valueStart < 0 ? '' : buf.toString('utf8', valueStart, valueEnd);
+    let event: unknown;
+    let reason: string | undefined;
+    // the decoder turns bytes that are not UTF-8 into U+FFFD: only then are the bytes checked
+    if (text.includes('\uFFFD') && !isUtf8(buf.subarray(valueStart, valueEnd))) {
+      reason = 'not valid UTF-8';
+    } else {
+      try {
+        event = JSON.parse(text);
+        reason = storedEventProblem(event);
+      } catch {
+        reason = 'not JSON';
+      }
+    }
+    let ts = NaN;
+    if (reason === undefined) {
+      ts = parseTimestamp((event as GameEvent).timestamp);
+      if (Number.isNaN(ts)) reason = 'missing or invalid timestamp';
+    }
+    let s: Sink;
+    if (reason !== undefined) {
+      s = sink('_rejected');
+      const c = s.group.columns;
+      c[0]!.number(partition);
+      c[1]!.number(offset);
+      c[2]!.number(kafkaTs);
+      c[3]!.string(keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd));
+      c[4]!.string(reason);
+      c[5]!.string(text);
+      // copied into the column at once: the fetch buffer may be reused after this call
+      c[6]!.binary(valueStart < 0 ? EMPTY : buf.subarray(valueStart, valueEnd));
+      result.rejected++;
+    } else {
+      const e = event as GameEvent;
+      if (!keep(e.event_id)) {
+        result.duplicates++;
+        return;
+      }
+      const guild = e.event_type === JOIN_GUILD;
+      s = sink(guild ? 'join_guild' : 'purchases');
+      appendEvent(s.group, guild, e, ts, partition, offset, kafkaTs);
+    }
+    if (s.group.rows >= rowGroupRows) s.seal();
+  };
+
+  let known = leader;
+  const connections: KafkaConnection[] = [];
+  try {
+    await readRange(
+      {
+        connect: async () => {
+          if (known === undefined) {
+            // kafkajs only to look the leader up again after a failure: a thread starts faster
+            const { partitionLeaders } = await import('../kafka/admin.js');
+            known = (await partitionLeaders(config, topic)).get(partition);
+          }
+          if (!known) {
+            throw new GamepipeError(
+              ErrorCodes.kafka,
+              `${topic} partition ${partition} has no leader`,
+              {
+                hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
+                retriable: true,
+              },
+            );
+          }
+          const { host, port } = parseBroker(known);
+          // readRange is done with a response before the one after next arrives: 2 buffers do;
+          // they come from this thread's last closed connection when there is one
+          const connection = new KafkaConnection(
+            host,
+            port,
+            'gamepipe-extract',
+            30_000,
+            2,
+            frameBuffers.pop() ?? [],
+          );
+          connections.push(connection);
+          await connection.connect().catch((err: unknown) => {
+            known = undefined; // ask for the leader again next time
+            throw err;
+          });
+          return connection;
+        },
+        topic,
+        partition,
+        startOffset: range.startOffset,
+        endOffset: range.endOffset,
+        afterFetch: async () => {
+          for (const o of OUTPUTS) await sinks[o]?.writeFull();
+          hooks.progress?.(result.records);
+        },
+      },
+      visit,
+    );
+    // readRange closed its connections: their response buffers serve the thread's next range
+    for (const c of connections) if (frameBuffers.length < MAX_SPARE) frameBuffers.push(c.pool);
+    // encode each output's last row groups, then wait for HDFS to finish all of them at once
+    const closing: Array<Promise<void>> = [];
+    for (const o of OUTPUTS) {
+      const s = sinks[o];
+      if (!s) continue;
+      await s.writeFull();
+      await s.writeLast();
+      closing.push(
+        s.file.close().then((bytes) => {
+          crashPoint('file-closed');
+          result.outputs[o] = { name, rows: s.file.rows, bytes };
+        }),
+      );
+    }
+    hooks.read?.();
+    await Promise.all(closing);
+  } catch (err) {
+    for (const s of Object.values(sinks)) s?.file.abort();
+    throw err;
+  }
+  return result;
+}
+
+/** The number written by the digits s[from, from + n), or -1 if one of them is not a digit. */
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let k = from; k < from + n; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Date.parse for the timestamps gamepipe writes (YYYY-MM-DDTHH:MM:SS[.mmm]Z), computed from the
+ * digits; anything else (offsets, other precisions, days past the 28th) goes to Date.parse.
+ */
+export function parseTimestamp(s: string): number {
+  const n = s.length;
+  if (
+    (n !== 20 && n !== 24) ||
+    s.charCodeAt(4) !== 0x2d ||
+    s.charCodeAt(7) !== 0x2d ||
+    s.charCodeAt(10) !== 0x54 ||
+    s.charCodeAt(13) !== 0x3a ||
+    s.charCodeAt(16) !== 0x3a ||
+    s.charCodeAt(n - 1) !== 0x5a ||
+    (n === 24 && s.charCodeAt(19) !== 0x2e)
+  ) {
+    return parseIsoTimestamp(s);
+  }
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  const ms = n === 24 ? digits(s, 20, 3) : 0;
+  // Date.UTC reads years 0-99 as 1900-1999; -1 marks a non-digit
+  if (
+    year < 100 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 28 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59 ||
+    ms < 0
+  ) {
+    return parseIsoTimestamp(s);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
+function appendEvent(
+  group: RowGroup,
+  guild: boolean,
+  e: GameEvent,
+  tsMs: number,
+  partition: number,
+  offset: number,
+  kafkaTs: number,
+): void {
+  const c = group.columns;
+  let i = 0;
+  c[i++]!.string(e.event_id);
+  c[i++]!.string(e.event_type);
+  c[i++]!.number(tsMs);
+  c[i++]!.string(e.Host ?? '');
+  c[i++]!.string(e['User-Agent']);
+  c[i++]!.string(e.Accept);
+  if (guild) {
+    c[i++]!.string(e.guild_id);
+    c[i++]!.string(e.guild_name);
+  } else {
+    c[i++]!.string(itemOf(e.event_type));
+    c[i++]!.number(e.price);
+    c[i++]!.string(e.currency);
+    c[i++]!.number(e.quantity);
+  }
+  c[i++]!.string(e.user_id);
+  c[i++]!.number(SCHEMA_VERSION);
+  c[i++]!.number(partition);
+  c[i++]!.number(offset);
+  c[i++]!.number(kafkaTs);
+}

@@ -1,0 +1,326 @@
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type ITopicConfig,
+  type logCreator,
+  type RetryOptions,
+} from 'kafkajs';
+import type { Config } from '../core/config.js';
+import { ErrorCodes, GamepipeError, STACK_HINT } from '../core/errors.js';
+
+/** Topic settings the events topic must have: the daily extract reads days by record time. */
+export const EVENTS_TOPIC_CONFIG: Readonly<Record<string, string>> = Object.freeze({
+  'message.timestamp.type': 'LogAppendTime',
+});
+
+export interface KafkaClientOptions {
+  brokers: readonly string[];
+  clientId?: string;
+  /** kafkajs log lines go here; silent by default. */
+  logCreator?: logCreator;
+  connectionTimeoutMs?: number;
+  retry?: RetryOptions;
+}
+
+const silent: logCreator = () => () => undefined;
+
+export function createKafka({
+  brokers,
+  clientId = 'gamepipe',
+  logCreator = silent,
+  connectionTimeoutMs = 3_000,
+  retry = { retries: 3, initialRetryTime: 200, maxRetryTime: 2_000 },
+}: KafkaClientOptions): Kafka {
+  return new Kafka({
+    brokers: [...brokers],
+    clientId,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator,
+    connectionTimeout: connectionTimeoutMs,
+    requestTimeout: 30_000,
+    retry,
+  });
+}
+
+interface KafkaJsError extends Error {
+  retriable?: boolean;
+  type?: string;
+  originalError?: KafkaJsError;
+}
+
+const UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
+]);
+
+/** Turns a kafkajs error into a coded GamepipeError that keeps `retriable`. */
+export function wrapKafkaError(
+  err: unknown,
+  { brokers, topic }: { brokers: readonly string[]; topic?: string },
+): GamepipeError {
+  if (err instanceof GamepipeError) return err;
+  let e = err as KafkaJsError;
+  // kafkajs wraps the last failure of a retry loop; the inner error says what went wrong
+  while (e?.name === 'KafkaJSNumberOfRetriesExceeded' && e.originalError) e = e.originalError;
+  const name = e?.name ?? 'Error';
+  const context = { brokers: brokers.join(','), topic };
+  const where = brokers.join(',');
+  if (
+    UNREACHABLE.has(name) ||
+    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(String(e?.message))
+  ) {
+    return new GamepipeError(
+      ErrorCodes.kafkaUnavailable,
+      `Kafka at ${where} is unreachable (${e.message})`,
+      {
+        hint: STACK_HINT,
+        cause: err,
+        context,
+        retriable: true,
+      },
+    );
+  }
+  if (e?.type === 'TOPIC_ALREADY_EXISTS') {
+    return new GamepipeError(
+      ErrorCodes.topicExists,
+      `topic ${topic ?? ''} already exists on ${where}`,
+      {
+        hint: 'use --if-not-exists to accept an existing topic, or `gamepipe topic describe`',
+        cause: err,
+        context,
+      },
+    );
+  }
+  if (e?.type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    return new GamepipeError(
+      ErrorCodes.topicNotFound,
+      `topic ${topic ?? ''} does not exist on ${where}`,
+      {
+        hint: 'create it with `gamepipe topic create`',
+        cause: err,
+        context,
+      },
+    );
+  }
+  return new GamepipeError(
+    ErrorCodes.kafka,
+    `Kafka error from ${where}: ${e?.message ?? String(err)}`,
+    {
+      cause: err,
+      context,
+      retriable: e?.retriable ?? false,
+    },
+  );
+}
+
+/** Runs `fn` with a connected admin client and always disconnects it. */
+export async function withAdmin<T>(
+  config: Pick<Config, 'brokers'>,
+  fn: (admin: Admin) => Promise<T>,
+  { topic, connectionTimeoutMs }: { topic?: string; connectionTimeoutMs?: number } = {},
+): Promise<T> {
+  const admin = createKafka({ brokers: config.brokers, connectionTimeoutMs }).admin();
+  try {
+    await admin.connect();
+    return await fn(admin);
+  } catch (err) {
+    throw wrapKafkaError(err, { brokers: config.brokers, topic });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Throws GP_TOPIC_NOT_FOUND, naming the topic and the brokers, when the topic does not exist. */
+export async function assertTopicExists(
+  admin: Admin,
+  topic: string,
+  brokers: readonly string[],
+): Promise<void> {
+  if ((await admin.listTopics()).includes(topic)) return;
+  throw new GamepipeError(
+    ErrorCodes.topicNotFound,
+    `topic ${topic} does not exist on ${brokers.join(',')}`,
+    {
+      hint: 'pass the events topic with --topic (see `gamepipe topic list`)',
+      context: { topic },
+    },
+  );
+}
+
+export interface CreateTopicOptions {
+  topic: string;
+  partitions?: number;
+  replicationFactor?: number;
+  ifNotExists?: boolean;
+  /** Extra topic configs; the events-topic settings are always applied. */
+  configEntries?: Record<string, string>;
+}
+
+/** Creates a topic with LogAppendTime; `created` is false when it existed and ifNotExists is set. */
+export async function createTopic(
+  config: Pick<Config, 'brokers'>,
+  {
+    topic,
+    partitions = 3,
+    replicationFactor = 1,
+    ifNotExists = false,
+    configEntries = {},
+  }: CreateTopicOptions,
+): Promise<{ topic: string; created: boolean }> {
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new GamepipeError(
+      ErrorCodes.usage,
+      `--partitions must be a positive integer, got ${partitions}`,
+    );
+  }
+  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+    throw new GamepipeError(
+      ErrorCodes.usage,
+      `--replication-factor must be a positive integer, got ${replicationFactor}`,
+    );
+  }
+  const entries = { ...configEntries, ...EVENTS_TOPIC_CONFIG };
+  const spec: ITopicConfig = {
+    topic,
+    numPartitions: partitions,
+    replicationFactor,
+    configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
+  };
+  return withAdmin(
+    config,
+    async (admin) => {
+      const existing = await admin.listTopics();
+      if (existing.includes(topic)) {
+        if (ifNotExists) return { topic, created: false };
+        throw wrapKafkaError(Object.assign(new Error('exists'), { type: 'TOPIC_ALREADY_EXISTS' }), {
+          brokers: config.brokers,
+          topic,
+        });
+      }
+      try {
+        await admin.createTopics({ topics: [spec], waitForLeaders: true });
+      } catch (err) {
+        const inner = (err as { errors?: KafkaJsError[] }).errors?.[0];
+        if (inner?.type === 'TOPIC_ALREADY_EXISTS' && ifNotExists) return { topic, created: false };
+        throw inner ?? err;
+      }
+      return { topic, created: true };
+    },
+    { topic },
+  );
+}
+
+export interface TopicDescription {
+  topic: string;
+  partitions: Array<{
+    partition: number;
+    leader: number;
+    replicas: number[];
+    isr: number[];
+    earliestOffset: string;
+    latestOffset: string;
+  }>;
+  configs: Record<string, string>;
+}
+
+export async function describeTopic(
+  config: Pick<Config, 'brokers'>,
+  topic: string,
+): Promise<TopicDescription> {
+  return withAdmin(
+    config,
+    async (admin) => {
+      const topics = await admin.listTopics();
+      if (!topics.includes(topic)) {
+        throw wrapKafkaError(
+          Object.assign(new Error('missing'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' }),
+          {
+            brokers: config.brokers,
+            topic,
+          },
+        );
+      }
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const described = await admin.describeConfigs({
+        resources: [{ type: 2 /* TOPIC */, name: topic }],
+        includeSynonyms: false,
+      });
+      const configs: Record<string, string> = {};
+      for (const entry of described.resources[0]?.configEntries ?? []) {
+        configs[entry.configName] = entry.configValue;
+      }
+      const partitions = (meta.topics[0]?.partitions ?? [])
+        .map((p) => {
+          const o = offsets.find((x) => x.partition === p.partitionId);
+          return {
+            partition: p.partitionId,
+            leader: p.leader,
+            replicas: p.replicas,
+            isr: p.isr,
+            earliestOffset: o?.low ?? '0',
+            latestOffset: o?.high ?? '0',
+          };
+        })
+        .sort((a, b) => a.partition - b.partition);
+      return { topic, partitions, configs };
+    },
+    { topic },
+  );
+}
+
+/** Topic names, without Kafka's internal topics. */
+export async function listTopics(config: Pick<Config, 'brokers'>): Promise<string[]> {
+  return withAdmin(config, async (admin) =>
+    (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort(),
+  );
+}
+
+/** Cluster id and brokers when Kafka answers metadata; throws GP_KAFKA_UNAVAILABLE otherwise. */
+export async function probeKafka(
+  config: Pick<Config, 'brokers'>,
+  { connectionTimeoutMs = 1_500 }: { connectionTimeoutMs?: number } = {},
+): Promise<{ clusterId: string; brokers: number; controller: number | null }> {
+  const admin = createKafka({
+    brokers: config.brokers,
+    connectionTimeoutMs,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return {
+      clusterId: cluster.clusterId,
+      brokers: cluster.brokers.length,
+      controller: cluster.controller,
+    };
+  } catch (err) {
+    throw wrapKafkaError(err, { brokers: config.brokers });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** The leader broker (host:port) of each partition of a topic, through a connected admin. */
+export async function leadersOf(admin: Admin, topic: string): Promise<Map<number, string>> {
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const cluster = await admin.describeCluster();
+  const hosts = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+  const leaders = new Map<number, string>();
+  for (const p of meta.topics[0]?.partitions ?? []) {
+    const host = hosts.get(p.leader);
+    if (host) leaders.set(p.partitionId, host);
+  }
+  return leaders;
+}
+
+/** The leader broker (host:port) of each partition of a topic. */
+export async function partitionLeaders(
+  config: Pick<Config, 'brokers'>,
+  topic: string,
+): Promise<Map<number, string>> {
+  return withAdmin(config, (admin) => leadersOf(admin, topic), { topic });
+}

@@ -1,0 +1,314 @@
+/**
+ * An idempotent producer on the wire protocol for the API's hot path: record batches are encoded
+ * straight into one buffer per partition (kafkajs spends ~20 µs a message building objects and
+ * copies). Each `send` is one produce request per leader with acks=all; several may be in flight
+ * (sequence numbers keep their order). A failure leaves the producer unusable and the caller
+ * starts a new one (a new producer id, so sequence numbers start clean). Metadata comes from
+ * kafkajs's admin client.
+ */
+import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
+import { partitionLeaders } from '../admin.js';
+import {
+  KAFKA_ERRORS,
+  KafkaConnection,
+  parseBroker,
+  RETRIABLE_KAFKA_ERRORS,
+  WireReader,
+  WireWriter,
+} from './wire.js';
+import { partitionForKey } from '../partitioner.js';
+
+const API_PRODUCE = 0;
+const API_INIT_PRODUCER_ID = 22;
+const PRODUCE_VERSION = 3; // the oldest Kafka 4 serves: record batches v2, no tagged fields
+
+/** CRC-32C (Castagnoli), which record batches carry; table-driven, 8 bytes a step. */
+const CRC_TABLES = (() => {
+  const t = Array.from({ length: 8 }, () => new Int32Array(256));
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    (t[0] as Int32Array)[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = (t[0] as Int32Array)[n] as number;
+    for (let k = 1; k < 8; k++) {
+      c = ((t[0] as Int32Array)[c & 0xff] as number) ^ (c >>> 8);
+      (t[k] as Int32Array)[n] = c;
+    }
+  }
+  return t;
+})();
+
+export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
+  let c = -1;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
+    c =
+      t7[a & 0xff]! ^
+      t6[(a >>> 8) & 0xff]! ^
+      t5[(a >>> 16) & 0xff]! ^
+      t4[a >>> 24]! ^
+      t3[buf[i + 4]!]! ^
+      t2[buf[i + 5]!]! ^
+      t1[buf[i + 6]!]! ^
+      t0[buf[i + 7]!]!;
+  }
+  for (; i < end; i++) c = t0[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+function varintSize(v: number): number {
+  let z = v >= 0 ? v * 2 : -v * 2 - 1; // zigzag
+  let n = 1;
+  while (z >= 128) {
+    z = Math.floor(z / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  let z = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (z >= 128) {
+    buf[pos++] = (z & 0x7f) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+export interface OutMessage {
+  key: string;
+  value: string;
+}
+
+const BATCH_HEADER = 61;
+
+/**
+ * One record batch (magic 2, uncompressed) of the messages, for an idempotent producer. Keys and
+ * values are written as UTF-8 straight into the batch.
+ */
+export function encodeRecordBatch(
+  messages: readonly OutMessage[],
+  producerId: number,
+  producerEpoch: number,
+  baseSequence: number,
+  timestamp: number,
+): Buffer {
+  const sizes = new Array<number>(messages.length * 2);
+  let total = BATCH_HEADER;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as OutMessage;
+    const k = Buffer.byteLength(m.key);
+    const v = Buffer.byteLength(m.value);
+    sizes[i * 2] = k;
+    sizes[i * 2 + 1] = v;
+    // attributes, timestamp delta (0), offset delta, key, value, header count (0)
+    const body = 1 + 1 + varintSize(i) + varintSize(k) + k + varintSize(v) + v + 1;
+    total += varintSize(body) + body;
+  }
+  const buf = Buffer.allocUnsafe(total);
+  const hi = Math.floor(timestamp / 2 ** 32);
+  const lo = timestamp - hi * 2 ** 32;
+  buf.writeInt32BE(0, 0); // base offset
+  buf.writeInt32BE(0, 4);
+  buf.writeInt32BE(total - 12, 8); // batch length
+  buf.writeInt32BE(-1, 12); // partition leader epoch
+  buf.writeInt8(2, 16); // magic
+  // 17: crc, below
+  buf.writeInt16BE(0, 21); // attributes: no compression, create time, not transactional
+  buf.writeInt32BE(messages.length - 1, 23); // last offset delta
+  buf.writeInt32BE(hi, 27); // first timestamp
+  buf.writeUInt32BE(lo, 31);
+  buf.writeInt32BE(hi, 35); // max timestamp
+  buf.writeUInt32BE(lo, 39);
+  const pidHi = Math.floor(producerId / 2 ** 32);
+  buf.writeInt32BE(pidHi, 43);
+  buf.writeUInt32BE(producerId - pidHi * 2 ** 32, 47);
+  buf.writeInt16BE(producerEpoch, 51);
+  buf.writeInt32BE(baseSequence, 53);
+  buf.writeInt32BE(messages.length, 57);
+  let pos = BATCH_HEADER;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as OutMessage;
+    const k = sizes[i * 2] as number;
+    const v = sizes[i * 2 + 1] as number;
+    const body = 1 + 1 + varintSize(i) + varintSize(k) + k + varintSize(v) + v + 1;
+    pos = writeVarint(buf, pos, body);
+    buf[pos++] = 0; // attributes
+    buf[pos++] = 0; // timestamp delta
+    pos = writeVarint(buf, pos, i);
+    pos = writeVarint(buf, pos, k);
+    pos += buf.write(m.key, pos, k, 'utf8');
+    pos = writeVarint(buf, pos, v);
+    pos += buf.write(m.value, pos, v, 'utf8');
+    buf[pos++] = 0; // headers
+  }
+  buf.writeUInt32BE(crc32c(buf, 21, total), 17);
+  return buf;
+}
+
+/** InitProducerId errors of a broker still loading its coordinator state: asking again works. */
+const COORDINATOR_BUSY = new Set([14, 15, 16, 51]);
+
+/** The producer of one topic: a connection and a sequence per partition. */
+export class WireProducer {
+  private readonly sequences: Int32Array;
+  private failed = false;
+
+  private constructor(
+    readonly topic: string,
+    private readonly leaders: Map<number, KafkaConnection>,
+    private readonly partitions: number,
+    private readonly producerId: number,
+    private readonly producerEpoch: number,
+  ) {
+    this.sequences = new Int32Array(partitions);
+  }
+
+  /** Looks up the topic's leaders, connects to them and gets a producer id. */
+  static async connect(
+    brokers: readonly string[],
+    topic: string,
+    { clientId = 'gamepipe-serve', timeoutMs = 10_000 } = {},
+  ): Promise<WireProducer> {
+    const leaderOf = await partitionLeaders({ brokers: [...brokers] }, topic);
+    if (leaderOf.size === 0) {
+      throw new GamepipeError(ErrorCodes.topicNotFound, `topic ${topic} does not exist`, {
+        hint: 'create it with `gamepipe topic create`',
+        context: { topic },
+      });
+    }
+    const leaders = new Map<number, KafkaConnection>();
+    try {
+      // one connection per partition: a broker works on one request per connection at a time,
+      // so the partitions' requests are appended in parallel
+      for (const [partition, address] of leaderOf) {
+        const { host, port } = parseBroker(address);
+        const c = new KafkaConnection(host, port, clientId, timeoutMs);
+        leaders.set(partition, c);
+        await c.connect(1_000);
+      }
+      const any = leaders.values().next().value as KafkaConnection;
+      // a broker that has just started answers "coordinator loading" for a moment: wait for it
+      const deadline = Date.now() + timeoutMs;
+      for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+        const body = await any.request(
+          API_INIT_PRODUCER_ID,
+          0,
+          new WireWriter().string(null).int32(60_000).toBuffer(),
+        );
+        const r = new WireReader(body);
+        r.int32(); // throttle
+        const error = r.int16();
+        if (error === 0) {
+          const producerId = r.int64();
+          const producerEpoch = r.int16();
+          return new WireProducer(topic, leaders, leaderOf.size, producerId, producerEpoch);
+        }
+        if (!COORDINATOR_BUSY.has(error) || Date.now() + wait > deadline) {
+          throw produceError(error, topic);
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    } catch (err) {
+      for (const c of leaders.values()) c.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Sends the messages (partitioned by key like the Java client) with acks=all and resolves once
+   * every partition's leader acknowledged them. After a rejection the producer must be replaced.
+   */
+  async send(messages: readonly OutMessage[], timeoutMs: number): Promise<void> {
+    if (this.failed) throw new Error('this producer failed; start a new one');
+    const byPartition = new Map<number, OutMessage[]>();
+    const partitionOf = new Map<string, number>(); // a batch's events mostly share their Host
+    for (const m of messages) {
+      let p = partitionOf.get(m.key);
+      if (p === undefined) {
+        p = partitionForKey(Buffer.from(m.key), this.partitions);
+        partitionOf.set(m.key, p);
+      }
+      let list = byPartition.get(p);
+      if (!list) byPartition.set(p, (list = []));
+      list.push(m);
+    }
+    const now = Date.now();
+    const byConnection = new Map<KafkaConnection, Array<{ partition: number; batch: Buffer }>>();
+    for (const [partition, list] of byPartition) {
+      const c = this.leaders.get(partition) as KafkaConnection;
+      // sequence numbers are taken now, so requests sent before this one is answered follow on;
+      // they wrap to 0 after 2³¹ - 1, as the broker expects
+      const seq = this.sequences[partition] as number;
+      this.sequences[partition] = (seq + list.length) % 2 ** 31;
+      const batch = encodeRecordBatch(list, this.producerId, this.producerEpoch, seq, now);
+      let entries = byConnection.get(c);
+      if (!entries) byConnection.set(c, (entries = []));
+      entries.push({ partition, batch });
+    }
+    try {
+      await Promise.all(
+        [...byConnection].map(async ([c, entries]) => {
+          const w = new WireWriter()
+            .string(null) // transactional id
+            .int16(-1) // acks=all
+            .int32(timeoutMs)
+            .int32(1)
+            .string(this.topic)
+            .int32(entries.length);
+          for (const e of entries) w.int32(e.partition).int32(e.batch.length).bytes(e.batch);
+          const body = await c.request(API_PRODUCE, PRODUCE_VERSION, w.toBuffer());
+          const r = new WireReader(body);
+          const topics = r.int32();
+          for (let t = 0; t < topics; t++) {
+            r.string();
+            const n = r.int32();
+            for (let i = 0; i < n; i++) {
+              r.int32(); // partition
+              const error = r.int16();
+              r.pos += 16; // base offset, log append time
+              if (error !== 0) throw produceError(error, this.topic);
+            }
+          }
+        }),
+      );
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.failed = true;
+    for (const c of this.leaders.values()) c.close();
+  }
+}
+
+function produceError(code: number, topic: string): GamepipeError {
+  const name = KAFKA_ERRORS[code] ?? `error ${code}`;
+  if (code === 3) {
+    return new GamepipeError(ErrorCodes.topicNotFound, `topic ${topic} does not exist`, {
+      hint: 'create it with `gamepipe topic create`',
+      context: { topic },
+    });
+  }
+  return new GamepipeError(ErrorCodes.kafkaUnavailable, `Kafka refused the events: ${name}`, {
+    hint: STACK_HINT,
+    retriable: RETRIABLE_KAFKA_ERRORS.has(code),
+    context: { topic },
+  });
+}

@@ -1,0 +1,329 @@
+/**
+ * A minimal Kafka wire-protocol connection for the hot paths (reading a day's offset range), where
+ * kafkajs's per-record objects (strings for offsets and timestamps, a Buffer copy per key and
+ * value) cost more than the work itself. Admin, metadata and consumer groups stay on kafkajs.
+ * https://kafka.apache.org/protocol
+ */
+import { connect, type Socket } from 'node:net';
+import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
+
+const TWO_32 = 2 ** 32;
+
+/** Appends big-endian protocol fields to a growing buffer. */
+export class WireWriter {
+  private buf = Buffer.allocUnsafe(256);
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  int8(v: number): this {
+    this.room(1);
+    this.buf.writeInt8(v, this.length);
+    this.length += 1;
+    return this;
+  }
+
+  int16(v: number): this {
+    this.room(2);
+    this.buf.writeInt16BE(v, this.length);
+    this.length += 2;
+    return this;
+  }
+
+  int32(v: number): this {
+    this.room(4);
+    this.buf.writeInt32BE(v, this.length);
+    this.length += 4;
+    return this;
+  }
+
+  /** A signed 64-bit integer from a JavaScript number (exact below 2⁵³). */
+  int64(v: number): this {
+    this.room(8);
+    const hi = Math.floor(v / TWO_32);
+    this.buf.writeInt32BE(hi, this.length);
+    this.buf.writeUInt32BE(v - hi * TWO_32, this.length + 4);
+    this.length += 8;
+    return this;
+  }
+
+  /** A nullable string with an int16 length. */
+  string(v: string | null): this {
+    if (v === null) return this.int16(-1);
+    const n = Buffer.byteLength(v);
+    this.int16(n);
+    this.room(n);
+    this.buf.write(v, this.length, 'utf8');
+    this.length += n;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.room(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  toBuffer(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** Reads big-endian protocol fields from a response. */
+export class WireReader {
+  constructor(
+    readonly buf: Buffer,
+    public pos = 0,
+  ) {}
+
+  int8(): number {
+    const v = this.buf.readInt8(this.pos);
+    this.pos += 1;
+    return v;
+  }
+
+  int16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  int32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  int64(): number {
+    const v = readInt64(this.buf, this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  string(): string | null {
+    const n = this.int16();
+    if (n < 0) return null;
+    const v = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+}
+
+/** A signed 64-bit big-endian integer as a number (exact below 2⁵³, which offsets and times are). */
+export function readInt64(buf: Buffer, at: number): number {
+  return buf.readInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
+}
+
+/** Kafka's error codes that our reads and writes may meet, by number. */
+export const KAFKA_ERRORS: Readonly<Record<number, string>> = {
+  1: 'OFFSET_OUT_OF_RANGE',
+  2: 'CORRUPT_MESSAGE',
+  3: 'UNKNOWN_TOPIC_OR_PARTITION',
+  5: 'LEADER_NOT_AVAILABLE',
+  6: 'NOT_LEADER_OR_FOLLOWER',
+  7: 'REQUEST_TIMED_OUT',
+  10: 'MESSAGE_TOO_LARGE',
+  13: 'NETWORK_EXCEPTION',
+  14: 'COORDINATOR_LOAD_IN_PROGRESS',
+  15: 'COORDINATOR_NOT_AVAILABLE',
+  16: 'NOT_COORDINATOR',
+  19: 'NOT_ENOUGH_REPLICAS',
+  20: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  29: 'TOPIC_AUTHORIZATION_FAILED',
+  35: 'UNSUPPORTED_VERSION',
+  45: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  46: 'DUPLICATE_SEQUENCE_NUMBER',
+  47: 'INVALID_PRODUCER_EPOCH',
+  51: 'CONCURRENT_TRANSACTIONS',
+  59: 'UNKNOWN_PRODUCER_ID',
+  74: 'FENCED_LEADER_EPOCH',
+  75: 'UNKNOWN_LEADER_EPOCH',
+  100: 'UNKNOWN_TOPIC_ID',
+};
+
+/** Errors that mean "try again (with a fresh connection or producer)", not "the request is bad". */
+export const RETRIABLE_KAFKA_ERRORS: ReadonlySet<number> = new Set([
+  5, 6, 7, 13, 14, 15, 16, 19, 20, 45, 46, 47, 51, 74, 75,
+]);
+
+interface Pending {
+  resolve: (body: Buffer) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * One TCP connection to one broker: requests are framed (int32 size), tagged with a correlation
+ * id and may be pipelined; responses are matched by that id.
+ */
+export class KafkaConnection {
+  private socket: Socket | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  /** The size prefix being read, and the response being filled. */
+  private readonly head = Buffer.alloc(4);
+  private headFill = 0;
+  private frame: Buffer | undefined;
+  private frameSize = 0;
+  private frameFill = 0;
+  private poolNext = 0;
+
+  /**
+   * `recycle` > 0: response buffers are reused, each after `recycle` more responses, sparing big
+   * allocations (and the garbage collections they cause) to a caller that reads one response
+   * after another and keeps nothing of it by then. They are kept in `pool`, which a caller may
+   * hand from one closed connection to the next.
+   */
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly clientId = 'gamepipe',
+    private readonly timeoutMs = 30_000,
+    private readonly recycle = 0,
+    readonly pool: Buffer[] = [],
+  ) {}
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  async connect(connectTimeoutMs = 3_000): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: this.host, port: this.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(this.unreachable(new Error(`connection timed out after ${connectTimeoutMs} ms`)));
+      }, connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(this.unreachable(err));
+      });
+      this.socket = socket;
+    });
+    const socket = this.socket as Socket;
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (err) => this.fail(this.unreachable(err)));
+    socket.on('close', () =>
+      this.fail(this.unreachable(new Error('the broker closed the connection'))),
+    );
+  }
+
+  private unreachable(cause: Error): GamepipeError {
+    return new GamepipeError(
+      ErrorCodes.kafkaUnavailable,
+      `Kafka at ${this.address} is unreachable (${cause.message})`,
+      { hint: STACK_HINT, cause, retriable: true, context: { brokers: this.address } },
+    );
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.socket?.destroy();
+  }
+
+  /** Sends one request; resolves with the response body after the correlation id. */
+  request(apiKey: number, apiVersion: number, body: Buffer): Promise<Buffer> {
+    if (this.failure) return Promise.reject(this.failure);
+    const socket = this.socket;
+    if (!socket) return Promise.reject(new Error('not connected'));
+    const id = this.nextId++ & 0x7fffffff;
+    const header = new WireWriter()
+      .int32(0) // size, filled in below
+      .int16(apiKey)
+      .int16(apiVersion)
+      .int32(id)
+      .string(this.clientId)
+      .toBuffer();
+    header.writeInt32BE(header.length - 4 + body.length, 0);
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(
+          new GamepipeError(
+            ErrorCodes.kafkaUnavailable,
+            `Kafka at ${this.address} did not answer within ${this.timeoutMs} ms`,
+            { hint: STACK_HINT, retriable: true, context: { brokers: this.address } },
+          ),
+        );
+      }, this.timeoutMs);
+      this.pending.set(id, {
+        resolve: (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      // one system call for the whole request
+      socket.cork();
+      socket.write(header);
+      socket.write(body);
+      socket.uncork();
+    });
+  }
+
+  private onData(d: Buffer): void {
+    let pos = 0;
+    while (pos < d.length) {
+      if (!this.frame) {
+        const take = Math.min(4 - this.headFill, d.length - pos);
+        d.copy(this.head, this.headFill, pos, pos + take);
+        this.headFill += take;
+        pos += take;
+        if (this.headFill < 4) return;
+        this.headFill = 0;
+        this.frameSize = this.head.readInt32BE(0);
+        this.frameFill = 0;
+        this.frame = this.frameBuffer(this.frameSize);
+      }
+      const take = Math.min(this.frameSize - this.frameFill, d.length - pos);
+      d.copy(this.frame, this.frameFill, pos, pos + take);
+      this.frameFill += take;
+      pos += take;
+      if (this.frameFill < this.frameSize) return;
+      const frame = this.frame.subarray(0, this.frameSize);
+      this.frame = undefined;
+      const id = frame.readInt32BE(0);
+      const p = this.pending.get(id);
+      if (p) {
+        this.pending.delete(id);
+        p.resolve(frame.subarray(4));
+      }
+    }
+  }
+
+  private frameBuffer(size: number): Buffer {
+    if (this.recycle <= 0) return Buffer.allocUnsafe(size);
+    const slot = this.poolNext;
+    this.poolNext = (slot + 1) % this.recycle;
+    const have = this.pool[slot];
+    if (have && have.length >= size) return have;
+    const fresh = Buffer.allocUnsafe(size);
+    this.pool[slot] = fresh;
+    return fresh;
+  }
+
+  close(): void {
+    this.failure ??= new Error('connection closed');
+    this.socket?.end();
+    this.socket?.destroy();
+  }
+}
+
+export function parseBroker(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}

@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../core/config.js';
+import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import { POM_DIR } from './local.js';
+
+const run = promisify(execFile);
+
+/** The compose file shipped with the package. */
+export const COMPOSE_FILE = join(POM_DIR, '..', 'docker-compose.yml');
+
+/** Image versions in compose/docker-compose.yml (a test keeps them in step). */
+export const DOCKER_VERSIONS = { kafka: '4.1.0', hadoop: '3.4.1' } as const;
+
+/** True when a Docker engine answers (not only the client). */
+export async function dockerAvailable(): Promise<boolean> {
+  try {
+    await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 5_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function compose(args: string[]): Promise<void> {
+  if (!(await dockerAvailable())) {
+    throw new GamepipeError(
+      ErrorCodes.dockerUnavailable,
+      'no Docker engine answers on this machine',
+      {
+        hint: 'start Docker, or use the java stack: gamepipe up --mode local',
+      },
+    );
+  }
+  try {
+    await run('docker', ['compose', '-f', COMPOSE_FILE, '-p', 'gamepipe', ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? err)
+      .trim()
+      .split('\n')
+      .pop();
+    throw new GamepipeError(ErrorCodes.stackStart, `docker compose ${args[0]} failed: ${stderr}`, {
+      hint: `run docker compose -f ${COMPOSE_FILE} -p gamepipe ${args.join(' ')} to see the whole output`,
+      cause: err,
+    });
+  }
+}
+
+export async function dockerUp(_config: Config): Promise<void> {
+  await compose(['up', '-d']);
+}
+
+export async function dockerDown(_config: Config, { purge }: { purge: boolean }): Promise<void> {
+  await compose(purge ? ['down', '--volumes'] : ['down']);
+}

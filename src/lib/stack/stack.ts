@@ -1,0 +1,313 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { Config } from '../core/config.js';
+import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import { createTopic, probeKafka } from '../kafka/admin.js';
+import {
+  assertStillRunning,
+  purgeLocal,
+  runningPid,
+  sleep,
+  stackPaths,
+  startLocal,
+  stopLocal,
+  type Component,
+} from './local.js';
+import { dockerAvailable, dockerDown, dockerUp, DOCKER_VERSIONS } from './docker.js';
+import { WebHdfs, withHdfs } from '../hdfs/webhdfs.js';
+
+export type Mode = 'auto' | 'local' | 'docker';
+export type ServiceName = Component | 'api';
+
+export interface ServiceStatus {
+  service: ServiceName;
+  state: 'up' | 'down';
+  endpoint: string;
+  version: string;
+  detail: string;
+}
+
+/** What `up` last started, so `down` and `status` know the mode and versions. */
+interface StackState {
+  mode: 'local' | 'docker';
+  startedAt: string;
+  versions: { kafka?: string; hadoop?: string };
+}
+
+function stateFile(config: Config): string {
+  return join(config.home, 'stack.json');
+}
+
+export function readStackState(config: Config): StackState | undefined {
+  const file = stateFile(config);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as StackState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeStackState(config: Config, state: StackState): void {
+  mkdirSync(config.home, { recursive: true });
+  writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n');
+}
+
+async function jmx<T>(baseUrl: string, query: string, timeoutMs: number): Promise<T | undefined> {
+  const res = await request(`${baseUrl}/jmx?qry=${encodeURIComponent(query)}`, {
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    return undefined;
+  }
+  const body = (await res.body.json()) as { beans?: T[] };
+  return body.beans?.[0];
+}
+
+function reason(err: unknown): string {
+  if (err instanceof GamepipeError) return err.message;
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  return e.cause?.code ?? e.code ?? e.message ?? String(err);
+}
+
+/** Probes each service once; never throws. */
+export async function probeServices(
+  config: Config,
+  { timeoutMs = 2_000, includeApi = false }: { timeoutMs?: number; includeApi?: boolean } = {},
+): Promise<ServiceStatus[]> {
+  const versions = readStackState(config)?.versions ?? {};
+  const kafka = (async (): Promise<ServiceStatus> => {
+    const endpoint = config.brokers.join(',');
+    try {
+      const info = await probeKafka(config, { connectionTimeoutMs: timeoutMs });
+      return {
+        service: 'kafka',
+        state: 'up',
+        endpoint,
+        version: versions.kafka ?? 'unknown',
+        detail: `cluster ${info.clusterId}, ${info.brokers} broker(s)`,
+      };
+    } catch (err) {
+      return { service: 'kafka', state: 'down', endpoint, version: '', detail: reason(err) };
+    }
+  })();
+  const namenode = (async (): Promise<ServiceStatus[]> => {
+    const endpoint = config.webhdfsUrl;
+    const dnEndpoint = `http://127.0.0.1:${config.datanodeHttpPort}`;
+    let nn: ServiceStatus;
+    let liveDataNodes = 0;
+    try {
+      const info = await jmx<{ Version?: string; Safemode?: string }>(
+        endpoint,
+        'Hadoop:service=NameNode,name=NameNodeInfo',
+        timeoutMs,
+      );
+      const state = await jmx<{ NumLiveDataNodes?: number }>(
+        endpoint,
+        'Hadoop:service=NameNode,name=FSNamesystemState',
+        timeoutMs,
+      );
+      liveDataNodes = state?.NumLiveDataNodes ?? 0;
+      const hdfs = new WebHdfs({ url: endpoint, user: config.hdfsUser, timeoutMs });
+      try {
+        await hdfs.listStatus('/');
+      } finally {
+        await hdfs.close();
+      }
+      const safemode = info?.Safemode ? 'in safe mode' : '';
+      nn = {
+        service: 'namenode',
+        state: safemode ? 'down' : 'up',
+        endpoint,
+        version: (info?.Version ?? 'unknown').split(',')[0] ?? 'unknown',
+        detail: safemode || `WebHDFS on, ${liveDataNodes} live DataNode(s)`,
+      };
+    } catch (err) {
+      nn = { service: 'namenode', state: 'down', endpoint, version: '', detail: reason(err) };
+    }
+    let dn: ServiceStatus;
+    try {
+      const info = await jmx<{ Version?: string }>(
+        dnEndpoint,
+        'Hadoop:service=DataNode,name=DataNodeInfo',
+        timeoutMs,
+      );
+      const registered = nn.state === 'up' && liveDataNodes > 0;
+      dn = {
+        service: 'datanode',
+        state: registered ? 'up' : 'down',
+        endpoint: dnEndpoint,
+        version: (info?.Version ?? versions.hadoop ?? 'unknown').split(',')[0] ?? 'unknown',
+        detail: registered
+          ? 'registered with the NameNode'
+          : 'running, not registered with the NameNode',
+      };
+    } catch (err) {
+      dn = {
+        service: 'datanode',
+        state: 'down',
+        endpoint: dnEndpoint,
+        version: '',
+        detail: reason(err),
+      };
+    }
+    return [nn, dn];
+  })();
+  const out = [await kafka, ...(await namenode)];
+  if (includeApi) out.push(await probeApi(config, timeoutMs));
+  return out;
+}
+
+async function probeApi(config: Config, timeoutMs: number): Promise<ServiceStatus> {
+  const endpoint = `http://${config.apiHost}:${config.apiPort}`;
+  try {
+    const res = await request(`${endpoint}/readyz`, {
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const body = (await res.body.json().catch(() => ({}))) as { version?: string; detail?: string };
+    return {
+      service: 'api',
+      state: res.statusCode === 200 ? 'up' : 'down',
+      endpoint,
+      version: body.version ?? 'unknown',
+      detail: res.statusCode === 200 ? 'ready' : `not ready: ${body.detail ?? res.statusCode}`,
+    };
+  } catch (err) {
+    return { service: 'api', state: 'down', endpoint, version: '', detail: reason(err) };
+  }
+}
+
+export interface UpOptions {
+  mode?: Mode;
+  /** How long to wait for every service to be ready. */
+  timeoutMs?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface UpResult {
+  mode: 'local' | 'docker';
+  alreadyUp: boolean;
+  started: string[];
+  services: ServiceStatus[];
+  topicCreated: boolean;
+  elapsedMs: number;
+}
+
+export async function resolveMode(mode: Mode): Promise<'local' | 'docker'> {
+  if (mode !== 'auto') return mode;
+  return (await dockerAvailable()) ? 'docker' : 'local';
+}
+
+/**
+ * Brings the stack up: starts what is not running, waits until Kafka answers metadata and WebHDFS
+ * answers with one live DataNode, then makes sure the events topic and the lake's base exist.
+ */
+export async function up(
+  config: Config,
+  { mode = 'auto', timeoutMs = 180_000, onProgress = () => undefined }: UpOptions = {},
+): Promise<UpResult> {
+  const t0 = Date.now();
+  const before = await probeServices(config);
+  const previous = readStackState(config);
+  // an explicit --mode wins; otherwise the mode the stack was started in, else what is available
+  const resolved = mode !== 'auto' ? mode : (previous?.mode ?? (await resolveMode(mode)));
+  const allUp = before.every((s) => s.state === 'up');
+  let started: string[] = [];
+  if (!allUp) {
+    if (resolved === 'docker') {
+      onProgress('starting the stack with docker compose');
+      await dockerUp(config);
+      started = before.filter((s) => s.state === 'down').map((s) => s.service);
+      writeStackState(config, {
+        mode: 'docker',
+        startedAt: new Date().toISOString(),
+        versions: DOCKER_VERSIONS,
+      });
+    } else {
+      const res = await startLocal(config, { onProgress });
+      started = res.started;
+      writeStackState(config, {
+        mode: 'local',
+        startedAt: new Date().toISOString(),
+        versions: res.versions,
+      });
+    }
+  }
+  onProgress('waiting for Kafka and HDFS to be ready');
+  const services = await waitReady(config, {
+    timeoutMs,
+    checkAlive: resolved === 'local' ? (started as Component[]) : [],
+  });
+  const topic = await createTopic(config, { topic: config.topic, ifNotExists: true });
+  await withHdfs(config, async (hdfs) => {
+    await hdfs.mkdirs(config.base);
+  });
+  return {
+    mode: resolved,
+    alreadyUp: allUp,
+    started,
+    services,
+    topicCreated: topic.created,
+    elapsedMs: Date.now() - t0,
+  };
+}
+
+async function waitReady(
+  config: Config,
+  { timeoutMs, checkAlive }: { timeoutMs: number; checkAlive: Component[] },
+): Promise<ServiceStatus[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const services = await probeServices(config);
+    if (services.every((s) => s.state === 'up')) return services;
+    for (const c of checkAlive) assertStillRunning(config, c);
+    if (Date.now() > deadline) {
+      const down = services.filter((s) => s.state === 'down');
+      throw new GamepipeError(
+        ErrorCodes.stackTimeout,
+        `the stack was not ready after ${Math.round(timeoutMs / 1000)}s: ${down
+          .map((s) => `${s.service} (${s.detail})`)
+          .join(', ')}`,
+        {
+          hint: `read the logs in ${join(config.home, 'logs')}; then \`gamepipe down\` and \`gamepipe up\``,
+        },
+      );
+    }
+    await sleep(500);
+  }
+}
+
+export interface DownResult {
+  mode: 'local' | 'docker' | 'none';
+  stopped: string[];
+  killed: string[];
+  purged: boolean;
+}
+
+/** Stops what `up` started (gracefully, then forcefully); `purge` also deletes the data. */
+export async function down(
+  config: Config,
+  { purge = false, graceMs = 20_000 }: { purge?: boolean; graceMs?: number } = {},
+): Promise<DownResult> {
+  const state = readStackState(config);
+  const paths = stackPaths(config.home);
+  if (state?.mode === 'docker') {
+    await dockerDown(config, { purge });
+    return {
+      mode: 'docker',
+      stopped: ['kafka', 'namenode', 'datanode'],
+      killed: [],
+      purged: purge,
+    };
+  }
+  const anyRunning = (['kafka', 'namenode', 'datanode'] as const).some(
+    (c) => runningPid(paths, c) !== undefined,
+  );
+  const res = await stopLocal(config, { graceMs });
+  if (purge) purgeLocal(config);
+  return { mode: anyRunning || state ? 'local' : 'none', ...res, purged: purge };
+}

@@ -1,0 +1,277 @@
+import { Pool, type Dispatcher } from 'undici';
+import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { purchaseEventType, JOIN_GUILD } from '../events/event.js';
+import type { LedgerEntry } from '../events/ledger.js';
+import {
+  batchBody,
+  providerOf,
+  type Burst,
+  type PlannedEvent,
+  type PlannedRequest,
+} from './generator.js';
+
+const USER_AGENT = `gamepipe-generate/${VERSION}`;
+
+export interface LoadSummary {
+  url: string;
+  requests: number;
+  sent: number;
+  /** Events sent again after a network error or a 5xx (each attempt counted). */
+  retried: number;
+  accepted: number;
+  rejected: number;
+  failed: number;
+  elapsedMs: number;
+  eventsPerSecond: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  byEventType: Record<string, number>;
+  byProvider: Record<string, number>;
+  /** Failures by cause (HTTP status or network error code). */
+  failures: Record<string, number>;
+}
+
+export interface LoadOptions {
+  url: string;
+  bursts: Burst[];
+  concurrency: number;
+  /** Events per second at most. */
+  rate?: number;
+  token?: string;
+  /** Called with every acknowledged event. */
+  onAccepted?: (entry: LedgerEntry) => void;
+  onProgress?: (done: { sent: number; accepted: number; failed: number }) => void;
+  requestTimeoutMs?: number;
+  /** Attempts after the first for an event that got no answer or a 5xx (same event id). */
+  retries?: number;
+}
+
+function eventType(e: PlannedEvent): string {
+  return e.kind === 'purchase' ? purchaseEventType(e.item ?? '') : JOIN_GUILD;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return Math.round((sorted[Math.max(0, i)] as number) * 100) / 100;
+}
+
+/**
+ * Sends planned bursts to the API over keep-alive connections: at most `concurrency` requests in
+ * flight overall, and at most each burst's own concurrency within a burst.
+ */
+export async function runLoad({
+  url,
+  bursts,
+  concurrency,
+  rate,
+  token,
+  onAccepted,
+  onProgress,
+  requestTimeoutMs = 30_000,
+  retries = 5,
+}: LoadOptions): Promise<LoadSummary> {
+  const pool = new Pool(url, {
+    connections: concurrency,
+    keepAliveTimeout: 30_000,
+    headersTimeout: requestTimeoutMs,
+    bodyTimeout: requestTimeoutMs,
+  });
+  // one a request sent, retries too
+  const latencies: number[] = [];
+  const s: LoadSummary = {
+    url,
+    requests: 0,
+    sent: 0,
+    retried: 0,
+    accepted: 0,
+    rejected: 0,
+    failed: 0,
+    elapsedMs: 0,
+    eventsPerSecond: 0,
+    latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
+    byEventType: {},
+    byProvider: {},
+    failures: {},
+  };
+  const accept = (e: PlannedEvent, id: string): void => {
+    s.accepted++;
+    const type = eventType(e);
+    s.byEventType[type] = (s.byEventType[type] ?? 0) + 1;
+    const provider = providerOf(e.host);
+    s.byProvider[provider] = (s.byProvider[provider] ?? 0) + 1;
+    onAccepted?.({ event_id: id, event_type: type, Host: e.host });
+  };
+  const fail = (cause: string, n: number): void => {
+    s.failed += n;
+    s.failures[cause] = (s.failures[cause] ?? 0) + n;
+  };
+
+  // scheduling: bursts open in order; a worker takes a request from the first open burst that has
+  // a free slot, and opens the next burst when every open one is saturated
+  const active: Array<{ burst: Burst; next: number; inFlight: number }> = [];
+  let nextBurst = 0;
+  const take = (): { req: PlannedRequest; slot: { inFlight: number } } | undefined => {
+    for (;;) {
+      for (let i = 0; i < active.length; i++) {
+        const a = active[i] as (typeof active)[number];
+        if (a.next >= a.burst.requests.length) {
+          active.splice(i--, 1);
+        } else if (a.inFlight < a.burst.concurrency) {
+          a.inFlight++;
+          return { req: a.burst.requests[a.next++] as PlannedRequest, slot: a };
+        }
+      }
+      if (nextBurst >= bursts.length) return undefined;
+      active.push({ burst: bursts[nextBurst++] as Burst, next: 0, inFlight: 0 });
+    }
+  };
+
+  const t0 = performance.now();
+  let sentEvents = 0;
+  const auth = token ? { authorization: `Bearer ${token}` } : {};
+
+  /** What one attempt left to do: events to send again, and why. */
+  interface Outcome {
+    again: PlannedEvent[];
+    cause: string;
+    retryAfterMs?: number;
+  }
+
+  /** Sends `events` of a request once; accepts and rejects what the answer settles. */
+  async function attempt(req: PlannedRequest, events: PlannedEvent[]): Promise<Outcome> {
+    const batch = req.path === '/events';
+    const started = performance.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({
+        method: req.method,
+        path: req.path,
+        headers: {
+          host: req.host,
+          'user-agent': USER_AGENT,
+          accept: '*/*',
+          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+          // the same id on every attempt: a retry of an event that did land is a duplicate
+          // extract removes, not a second purchase
+          ...(batch ? {} : { 'idempotency-key': (events[0] as PlannedEvent).id }),
+          ...auth,
+        },
+        body: batch ? batchBody(events) : req.body,
+      });
+    } catch (err) {
+      latencies.push(performance.now() - started);
+      return { again: events, cause: (err as { code?: string }).code ?? 'network' };
+    }
+    const text = await res.body.text().catch(() => '');
+    latencies.push(performance.now() - started);
+    const status = res.statusCode;
+    const retryAfter = Number(res.headers['retry-after']);
+    const retryAfterMs =
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+    const clientError = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    if (batch) {
+      let results: Array<{ status: string; event_id?: string; error?: { code: string } }> = [];
+      try {
+        results = (JSON.parse(text) as { results?: typeof results }).results ?? [];
+      } catch {
+        // not the batch answer: the status decides
+      }
+      if (results.length === events.length) {
+        const again: PlannedEvent[] = [];
+        let cause = String(status);
+        results.forEach((r, i) => {
+          const e = events[i] as PlannedEvent;
+          if (r.status === 'accepted' && r.event_id) accept(e, r.event_id);
+          else if (r.status === 'rejected') s.rejected++;
+          else {
+            again.push(e);
+            cause = r.error?.code ?? cause;
+          }
+        });
+        return { again, cause, retryAfterMs };
+      }
+      if (clientError) {
+        s.rejected += events.length;
+        return { again: [], cause: '' };
+      }
+      return { again: events, cause: String(status), retryAfterMs };
+    }
+    const id = res.headers['x-event-id'];
+    if (status === 200 && typeof id === 'string') {
+      accept(events[0] as PlannedEvent, id);
+      return { again: [], cause: '' };
+    }
+    if (clientError) {
+      s.rejected++;
+      return { again: [], cause: '' };
+    }
+    return { again: events, cause: String(status), retryAfterMs };
+  }
+
+  async function one(req: PlannedRequest): Promise<void> {
+    if (rate !== undefined && rate > 0) {
+      const due = t0 + (sentEvents / rate) * 1000;
+      sentEvents += req.events.length;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    s.sent += req.events.length;
+    s.requests++;
+    let events = req.events;
+    for (let tries = 0; ; tries++) {
+      const out = await attempt(req, events);
+      if (out.again.length === 0) return;
+      if (tries >= retries) {
+        fail(out.cause, out.again.length);
+        return;
+      }
+      s.retried += out.again.length;
+      // exponential backoff from 100 ms, or what the server asked for, at most 2 s
+      const backoff = Math.min(2_000, out.retryAfterMs ?? 100 * 2 ** tries);
+      await new Promise((r) => setTimeout(r, backoff));
+      events = out.again;
+    }
+  }
+
+  const progress = onProgress
+    ? setInterval(() => onProgress({ sent: s.sent, accepted: s.accepted, failed: s.failed }), 200)
+    : undefined;
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let next = take(); next; next = take()) {
+          await one(next.req);
+          next.slot.inFlight--;
+        }
+      }),
+    );
+  } finally {
+    if (progress) clearInterval(progress);
+    await pool.close();
+  }
+  s.elapsedMs = Math.round(performance.now() - t0);
+  s.eventsPerSecond = Math.round(s.accepted / Math.max(0.001, s.elapsedMs / 1000));
+  const sorted = Float64Array.from(latencies).sort();
+  s.latencyMs = {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: Math.round((sorted[sorted.length - 1] ?? 0) * 100) / 100,
+  };
+  if (
+    s.accepted === 0 &&
+    s.failed > 0 &&
+    Object.keys(s.failures).every((k) => k.startsWith('E') || k.startsWith('UND_'))
+  ) {
+    throw new GamepipeError(
+      ErrorCodes.apiUnavailable,
+      `the API at ${url} is unreachable (${Object.keys(s.failures).join(', ')})`,
+      {
+        hint: 'start it with `gamepipe serve` (and the stack with `gamepipe up`)',
+        context: { url },
+      },
+    );
+  }
+  return s;
+}
