@@ -41,6 +41,7 @@ export const ErrorCodes = {
   extractShrink: 'GP_EXTRACT_SHRINK',
   extractStalled: 'GP_EXTRACT_STALLED',
   dateLocked: 'GP_DATE_LOCKED',
+  extractThread: 'GP_EXTRACT_THREAD',
   leaseLost: 'GP_LEASE_LOST',
   noData: 'GP_NO_DATA',
   corruptFile: 'GP_CORRUPT_FILE',

@@ -42,7 +42,13 @@ export class WorkerPool {
       w.on('error', (err) => this.failure?.(err));
       w.on('exit', (code) => {
         if (code !== 0)
-          this.failure?.(new Error(`an extract worker thread exited with code ${code}`));
+          this.failure?.(
+            new GamepipeError(
+              ErrorCodes.extractThread,
+              `an extract worker thread exited with code ${code}`,
+              { hint: 'rerun (the lake is as it was); if it repeats, try fewer --threads' },
+            ),
+          );
       });
       this.workers.push(w);
     }

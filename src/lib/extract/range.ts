@@ -4,6 +4,7 @@
  * output to the staging directory.
  */
 import { isUtf8 } from 'node:buffer';
+import { crashPoint } from '../core/test-hooks.js';
 import type { Config } from '../core/config.js';
 import { Claim, FingerprintSet, SharedIdTable } from '../lake/dedup.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
@@ -35,11 +36,6 @@ const COLUMNS: Record<Output, ColumnSpec[]> = {
   join_guild: GUILD_COLUMNS,
   _rejected: REJECTED_COLUMNS,
 };
-
-/** Kills this process at a named point, so tests can crash a run exactly there (kill -9). */
-export function crashPoint(name: string): void {
-  if (process.env.GAMEPIPE_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
-}
 
 export interface RangeJob {
   topic: string;

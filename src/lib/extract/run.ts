@@ -4,7 +4,13 @@ import { SharedIdTable } from '../lake/dedup.js';
 import { VERSION } from '../core/version.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { WorkerPool } from './pool.js';
-import { crashPoint, type RangeJob, type RangeResult } from './range.js';
+import type { RangeJob, RangeResult } from './range.js';
+import {
+  crashPoint,
+  jobsPerThreadOverride,
+  pausePoint,
+  reversedPartitionOrder,
+} from '../core/test-hooks.js';
 import type { WorkerSetup } from './worker.js';
 import { assertTopicExists, leadersOf, withAdmin } from '../kafka/admin.js';
 import {
@@ -21,7 +27,6 @@ import {
   type Output,
   type PartitionRange,
 } from '../lake/layout.js';
-import { parseCount } from '../core/options.js';
 import { withHdfs, type WebHdfs } from '../hdfs/webhdfs.js';
 import { DateLease } from '../lake/lease.js';
 
@@ -230,8 +235,7 @@ async function extractWith(
 
   async function landDay(hdfs: WebHdfs, lease: DateLease, runId: string): Promise<ExtractResult> {
     // tests hold a run here, with the date leased, to overlap another with it
-    const pauseMs = Number(process.env.GAMEPIPE_TEST_PAUSE_MS ?? 0);
-    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    await pausePoint();
     // Kafka and HDFS are asked at the same time: the ranges, and the lake's state for the date
     const [day, previous] = await Promise.all([
       dayRanges(config, topic, date),
@@ -363,7 +367,7 @@ async function readDay(
   };
   const jobs = jobsPerThread();
   const seqs = parts.map((_, i) => i);
-  if (process.env.GAMEPIPE_TEST_PARTITION_ORDER === 'reverse') seqs.reverse();
+  if (reversedPartitionOrder()) seqs.reverse();
   const bySeq = new Map<number, RangeResult>();
   for (const r of await pool.run(
     setup,
@@ -396,13 +400,9 @@ async function readDay(
   }
 }
 
-/**
- * Ranges a worker thread works on at once: one being read while the last one uploads. Tests set
- * GAMEPIPE_TEST_JOBS_PER_THREAD (with GAMEPIPE_TEST_PARTITION_ORDER) to force an order.
- */
+/** Ranges a worker thread works on at once: one being read while the last one uploads. */
 function jobsPerThread(): number {
-  const v = process.env.GAMEPIPE_TEST_JOBS_PER_THREAD;
-  return v ? parseCount('GAMEPIPE_TEST_JOBS_PER_THREAD', v, { max: 8 }) : 2;
+  return jobsPerThreadOverride() ?? 2;
 }
 
 /** Records in one output file at most: a longer partition range is split into equal parts. */

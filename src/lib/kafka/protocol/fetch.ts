@@ -63,10 +63,12 @@ function parseFetchResponse(body: Buffer): PartitionFetch {
   const r = new WireReader(body);
   r.int32(); // throttle time
   const topics = r.int32();
-  if (topics !== 1) throw new Error(`fetch answered ${topics} topics, asked for 1`);
+  if (topics !== 1) throw protocolError(`fetch answered ${topics} topics, asked for 1`);
   r.string();
   const partitions = r.int32();
-  if (partitions !== 1) throw new Error(`fetch answered ${partitions} partitions, asked for 1`);
+  if (partitions !== 1) {
+    throw protocolError(`fetch answered ${partitions} partitions, asked for 1`);
+  }
   r.int32(); // partition index
   const error = r.int16();
   const highWatermark = r.int64();
@@ -369,4 +371,11 @@ function fetchError(code: number, topic: string, partition: number, offset: numb
       context: { topic },
     },
   );
+}
+
+/** An answer that does not follow the protocol: a broker (or proxy) gamepipe cannot read. */
+function protocolError(message: string): GamepipeError {
+  return new GamepipeError(ErrorCodes.kafka, `Kafka protocol: ${message}`, {
+    hint: 'check that --brokers points at Kafka (not a proxy or another service), then rerun',
+  });
 }

@@ -234,7 +234,15 @@ export class WireProducer {
    * every partition's leader acknowledged them. After a rejection the producer must be replaced.
    */
   async send(messages: readonly OutMessage[], timeoutMs: number): Promise<void> {
-    if (this.failed) throw new Error('this producer failed; start a new one');
+    if (this.failed) {
+      throw new GamepipeError(
+        ErrorCodes.kafkaUnavailable,
+        'this producer failed; start a new one',
+        {
+          retriable: true,
+        },
+      );
+    }
     const byPartition = new Map<number, OutMessage[]>();
     const partitionOf = new Map<string, number>(); // a batch's events mostly share their Host
     for (const m of messages) {

@@ -237,7 +237,7 @@ export class KafkaConnection {
   request(apiKey: number, apiVersion: number, body: Buffer): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure);
     const socket = this.socket;
-    if (!socket) return Promise.reject(new Error('not connected'));
+    if (!socket) return Promise.reject(this.unreachable(new Error('not connected')));
     const id = this.nextId++ & 0x7fffffff;
     const header = new WireWriter()
       .int32(0) // size, filled in below
@@ -317,7 +317,7 @@ export class KafkaConnection {
   }
 
   close(): void {
-    this.failure ??= new Error('connection closed');
+    this.failure ??= this.unreachable(new Error('the connection was closed'));
     this.socket?.end();
     this.socket?.destroy();
   }

@@ -190,7 +190,7 @@ export class ColumnValues {
     }
     const kind = this.spec.kind;
     if (kind === 'int32' ? (v | 0) !== v : kind !== 'double' && !Number.isSafeInteger(v)) {
-      throw new Error(`parquet column ${this.spec.name} (${kind}) cannot hold ${v}`);
+      throw columnError(`parquet column ${this.spec.name} (${kind}) cannot hold ${v}`);
     }
     this.level(1);
     let num = this.num as Float64Array;
@@ -255,7 +255,7 @@ export class ColumnValues {
   private level(present: 0 | 1): void {
     let def = this.def;
     if (def === undefined) {
-      if (present === 0) throw new Error(`parquet column ${this.spec.name} is required`);
+      if (present === 0) throw columnError(`parquet column ${this.spec.name} is required`);
     } else {
       if (this.rows === def.length) def = this.def = grown(def);
       def[this.rows] = present;
@@ -537,7 +537,7 @@ export class ParquetFileEncoder {
       const start = out.offset;
       const columns = group.columns.map((c) => {
         if (c.rows !== n)
-          throw new Error(`parquet column ${c.spec.name} has ${c.rows} of ${n} rows`);
+          throw columnError(`parquet column ${c.spec.name} has ${c.rows} of ${n} rows`);
         return c.writeChunk(out);
       });
       let size = 0n;
@@ -647,4 +647,11 @@ export class HdfsParquetFile {
       { hint: 'rerun: the lake is as it was', context: { path: this.path }, retriable: true },
     );
   }
+}
+
+/** A value the schema cannot hold: validation let through what it should not, a bug. */
+function columnError(message: string): GamepipeError {
+  return new GamepipeError(ErrorCodes.internal, message, {
+    hint: 'report it with the record; the lake is as it was',
+  });
 }
