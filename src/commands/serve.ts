@@ -1,5 +1,6 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
-import { lineWriter, startApi } from '../lib/api/server.js';
+import { lineWriter } from '../lib/api/access-log.js';
+import { startApi } from '../lib/api/server.js';
 import { listTopics } from '../lib/kafka/admin.js';
 import { parseDuration } from '../lib/core/options.js';
 

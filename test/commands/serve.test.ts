@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/lib/api/server.js';
+import { VERSION } from '../../src/lib/core/version.js';
 import { readStackState } from '../../src/lib/stack/stack.js';
 import { probeKafka } from '../../src/lib/kafka/admin.js';
 import { startLocal, stopLocal } from '../../src/lib/stack/local.js';
@@ -256,7 +257,7 @@ describe('generate and consume (real broker)', function () {
           services: Array<{ service: string; state: string; version: string }>;
         }
       ).services.find((s) => s.service === 'api');
-      assert.deepEqual([api1?.state, api1?.version], ['up', '0.1.0']);
+      assert.deepEqual([api1?.state, api1?.version], ['up', VERSION]);
     } finally {
       await api.close();
     }
