@@ -97,6 +97,18 @@ describe('up / status / down (a stack of its own, on other ports)', function () 
     );
   });
 
+  it('consume right after up works: the first consumer group waits for its coordinator to load', async () => {
+    // the cluster's first group creates __consumer_offsets; kafkajs gave up while it loaded
+    const { createKafka } = await import('../../src/lib/kafka/admin.js');
+    const producer = createKafka({ brokers: [env.GAMEPIPE_BROKERS] }).producer();
+    await producer.connect();
+    await producer.send({ topic: 'events', messages: [{ key: 'k', value: '{}' }] });
+    await producer.disconnect();
+    const res = await cli('consume', '--from-beginning', '--exit');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /% read 1 event\(s\) from events/);
+  });
+
   it('up again says so, exits 0 and starts nothing', async () => {
     const pids = ['kafka', 'namenode', 'datanode'].map((c) => pidOf(home, c));
     const res = await cli('up');

@@ -49,6 +49,29 @@ export async function consumeTopic(
   }
   if ((exitAtEnd && remaining.size === 0) || max === 0) return 0;
 
+  // A stack just started may still be loading its group coordinator (the first consumer group of
+  // the cluster creates __consumer_offsets): kafkajs gives up on that at once. Before the first
+  // record is delivered nothing is lost by starting again, so a retriable failure is retried.
+  for (let attempt = 0; ; attempt++) {
+    const res = await consumeOnce(
+      config,
+      { topic, fromBeginning, exitAtEnd, max, onRecord, signal },
+      remaining,
+    );
+    if (res.failure === undefined) return res.count;
+    const err = wrapKafkaError(res.failure, { brokers: config.brokers, topic });
+    if (res.count > 0 || !err.retriable || attempt >= 20 || signal?.aborted) throw err;
+    await new Promise((r) => setTimeout(r, Math.min(2_000, 250 * 2 ** attempt)));
+  }
+}
+
+/** One consumer's run; the records it delivered, and why it stopped if it failed. */
+async function consumeOnce(
+  config: Pick<Config, 'brokers'>,
+  { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
+  endOffsets: ReadonlyMap<number, bigint>,
+): Promise<{ count: number; failure?: unknown }> {
+  const remaining = new Map(endOffsets);
   const kafka = createKafka({ brokers: config.brokers, clientId: 'gamepipe-consume' });
   const consumer = kafka.consumer({
     groupId: `gamepipe-consume-${randomBytes(6).toString('hex')}`,
@@ -93,6 +116,5 @@ export async function consumeTopic(
     signal?.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch(() => undefined);
   }
-  if (failure) throw wrapKafkaError(failure, { brokers: config.brokers, topic });
-  return count;
+  return { count, failure };
 }
