@@ -174,6 +174,25 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     }
   });
 
+  /** `generate` at 1,500 events/s through `serve` on `port`, with a ledger, in the background. */
+  function steadyLoad(port: number, n: number, seed: number, ledger: string, extra: string[] = []) {
+    return background([
+      'generate',
+      String(n),
+      '--url',
+      `http://127.0.0.1:${port}`,
+      '--rate',
+      '1500',
+      '--concurrency',
+      '16',
+      '--seed',
+      String(seed),
+      '--ledger',
+      ledger,
+      ...extra,
+    ]);
+  }
+
   /** A fresh topic, lake path and ledger for one case, and `serve` running on them. */
   async function startCase(name: string) {
     const topic = await freshTopic(`gp-fault-${name}`);
@@ -189,20 +208,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     const c = await startCase('serve');
     const { topic, base, ledger, port, since } = c;
     let server = c.server;
-    const gen = background([
-      'generate',
-      '6000',
-      '--url',
-      `http://127.0.0.1:${port}`,
-      '--rate',
-      '1500',
-      '--concurrency',
-      '16',
-      '--seed',
-      '11',
-      '--ledger',
-      ledger,
-    ]);
+    const gen = steadyLoad(port, 6000, 11, ledger);
     let kills = 0;
     for (const at of [1_200, 1_500]) {
       await sleep(at);
@@ -221,22 +227,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
 
   it('stop the Kafka broker mid-load, restart it', async () => {
     const { topic, base, ledger, port, since, server } = await startCase('kafka');
-    const gen = background([
-      'generate',
-      '9000',
-      '--url',
-      `http://127.0.0.1:${port}`,
-      '--rate',
-      '1500',
-      '--concurrency',
-      '16',
-      '--seed',
-      '12',
-      '--ledger',
-      ledger,
-      '--format',
-      'json',
-    ]);
+    const gen = steadyLoad(port, 9000, 12, ledger, ['--format', 'json']);
     try {
       await sleep(1_500);
       await stopLocal(config, { components: ['kafka'] });
@@ -247,9 +238,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       const s = JSON.parse(g.stdout) as { retried: number; failed: number };
       assert.ok(s.retried + s.failed > 0, `the load never met the stopped broker: ${g.stdout}`);
     } finally {
-      await startLocal(config);
-      for (let i = 0; i < 120 && !(await probeServices(config)).every((s) => s.state === 'up'); i++)
-        await sleep(500);
+      await restartStack();
       server.child.kill('SIGTERM');
       await server.done;
     }
@@ -319,29 +308,14 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       // it either failed with a coded HDFS error, or had already finished: both leave a whole output
       if (failed.code !== 0) assert.match(failed.stderr, /^gamepipe: error GP_HDFS_[A-Z_]+: /m);
     } finally {
-      await startLocal(config);
-      for (let i = 0; i < 240 && !(await probeServices(config)).every((s) => s.state === 'up'); i++)
-        await sleep(500);
+      await restartStack();
     }
     await extractAndVerify('stop the DataNode', topic, base, ledger, since, hit);
   });
 
   it('kill -9 the Kafka broker mid-load, restart it', async () => {
     const { topic, base, ledger, port, since, server } = await startCase('kafka9');
-    const gen = background([
-      'generate',
-      '9000',
-      '--url',
-      `http://127.0.0.1:${port}`,
-      '--rate',
-      '1500',
-      '--concurrency',
-      '16',
-      '--seed',
-      '15',
-      '--ledger',
-      ledger,
-    ]);
+    const gen = steadyLoad(port, 9000, 15, ledger);
     try {
       await sleep(1_500);
       signal('kafka', 'SIGKILL');
