@@ -163,7 +163,7 @@ export function clientErrorAnswer(err: NodeJS.ErrnoException & { rawPacket?: Buf
   };
 }
 
-export const STATUS_TEXT: Record<number, string> = {
+const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
