@@ -64,3 +64,37 @@ describe('architecture: src/lib by domain, imports in one direction', () => {
     assert.deepEqual(problems, []);
   });
 });
+
+/** The packages a module loads before it runs: static imports, not `import type` or `import()`. */
+function staticImports(file: string): { local: string[]; packages: string[] } {
+  const local: string[] = [];
+  const packages: string[] = [];
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)';/gms)) {
+    const spec = m[1] as string;
+    if (spec.startsWith('.')) local.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+    else if (!spec.startsWith('node:')) packages.push(spec);
+  }
+  return { local, packages };
+}
+
+describe('architecture: declaring the commands stays cheap', () => {
+  it('`gamepipe --help` loads no Kafka, HTTP, Parquet or analysis library (commands import them when they run)', () => {
+    const seen = new Set<string>();
+    const packages = new Map<string, string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const { local, packages: pkgs } = staticImports(file);
+      for (const p of pkgs) packages.set(p, relative(ROOT, file));
+      local.forEach(visit);
+    };
+    visit(join(ROOT, 'src', 'cli.ts'));
+    assert.ok(seen.size > 15, `only ${seen.size} modules reached: the import scan is broken`);
+    assert.deepEqual(
+      [...packages.keys()].sort(),
+      ['commander'],
+      `loaded at startup: ${[...packages].map(([p, f]) => `${p} (${f})`).join(', ')}`,
+    );
+  });
+});

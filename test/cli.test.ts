@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProgram, loadCommand, main } from '../src/cli.js';
+import { commandAction, createProgram, main } from '../src/cli.js';
 import { parseCount, parseDuration, parseHttpUrl, parseNumber } from '../src/lib/core/options.js';
 import { spinner } from '../src/lib/core/render.js';
 import { runCli, uniqueName } from './helpers.js';
@@ -166,7 +166,7 @@ describe('cli: every command', () => {
         process.stdout.write = write;
       }
       assert.match(out, /Example:\n {2}\$ gamepipe /);
-      const fn = await loadCommand(name.startsWith('report ') ? 'report' : name);
+      const fn = commandAction(name.startsWith('report ') ? 'report' : name);
       assert.equal(typeof fn, 'function');
       assert.equal(fn.constructor.name, 'AsyncFunction');
     });

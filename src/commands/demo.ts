@@ -3,6 +3,21 @@ import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseCount } from '../lib/core/options.js';
 import { writeOutput } from '../lib/core/output.js';
 import { duration, renderReports, spinner, table } from '../lib/core/render.js';
+import { example, runs, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('demo')
+      .description(
+        'the whole pipeline once: up, serve, generate with a ledger, extract today, verify, reports',
+      )
+      .option('--events <n>', 'how many events to generate', '3000')
+      .option('--out <file>', 'where to write the HTML report', 'gamepipe-report.html')
+      .action(runs(run, 'demo')),
+    'gamepipe demo --events 5000 --out report.html',
+  );
+};
 
 export interface DemoOptions extends ConfigFlags {
   events: string;

@@ -1,6 +1,18 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseDuration } from '../lib/core/options.js';
-import { down as stopStack } from '../lib/stack/stack.js';
+import { example, runs, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('down')
+      .description('stop what `gamepipe up` started (SIGTERM, then SIGKILL after the timeout)')
+      .option('--purge', "also delete the stack's data (topics, HDFS files, logs)", false)
+      .option('--timeout <seconds>', 'grace period before a process is killed', '20')
+      .action(runs(run, 'down')),
+    'gamepipe down --purge',
+  );
+};
 
 export interface DownOptions extends ConfigFlags {
   purge: boolean;
@@ -10,6 +22,7 @@ export interface DownOptions extends ConfigFlags {
 export async function down(opts: DownOptions): Promise<number> {
   const config = configFromFlags(opts);
   const graceMs = parseDuration('--timeout', opts.timeout, { minMs: 0 });
+  const { down: stopStack } = await import('../lib/stack/stack.js');
   const res = await stopStack(config, { purge: opts.purge, graceMs });
   const lines: string[] = [];
   if (res.stopped.length === 0) lines.push('nothing was running');

@@ -4,6 +4,41 @@ import { WorkerPool } from '../lib/extract/pool.js';
 import { formatDate, OUTPUTS, parseDate } from '../lib/lake/layout.js';
 import { parseCount, parseDuration } from '../lib/core/options.js';
 import { bytes, duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
+import { example, formatOption, runs, topicOption, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('extract')
+      .description('land one UTC day of events in the lake as Parquet, exactly once; rerun safely')
+      .option('--date <YYYY-MM-DD>', 'the UTC date to extract (default: yesterday)')
+      .addOption(topicOption())
+      .option('--dry-run', 'print the offset ranges and counts, write nothing', false)
+      .option(
+        '--force',
+        'replace an existing output even when the topic now holds fewer records',
+        false,
+      )
+      .option(
+        '--row-group-rows <n>',
+        'rows per Parquet row group (memory holds about one per output)',
+        '100000',
+      )
+      .option(
+        '--threads <n>',
+        'partitions read at the same time, one worker thread each (default: cores, at most 4)',
+      )
+      .option(
+        '--lease-ttl <duration>',
+        "how long this run's claim on the date outlives it if it dies (renewed every third)",
+        '2m',
+      )
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(runs(run, 'extract')),
+    'gamepipe extract --date 2026-11-27',
+    'for d in 2026-11-20 2026-11-21 2026-11-22; do gamepipe extract --date $d; done   # backfill',
+  );
+};
 
 export interface ExtractOptions extends ConfigFlags {
   date?: string;

@@ -1,9 +1,38 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { planRun } from '../lib/traffic/generator.js';
 import { openLedger } from '../lib/events/ledger.js';
-import { runLoad } from '../lib/traffic/load.js';
 import { parseCount, parseHttpUrl, parseNumber } from '../lib/core/options.js';
 import { json, parseFormat, spinner, table } from '../lib/core/render.js';
+import { example, formatOption, runs, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('generate')
+      .description(
+        "send synthetic players' purchases and guild joins to the API, like the seed's generator",
+      )
+      .argument('<n>', 'number of events to send')
+      .option('--url <url>', 'API base URL (default: http://<apiHost>:<apiPort>)')
+      .option('--concurrency <c>', 'most requests in flight at once (bursts vary up to it)', '16')
+      .option('--rate <r>', 'at most r events per second (default: as fast as the API answers)')
+      .option('--seed <s>', 'random seed: the same seed sends the same events', '1')
+      .option('--batch <k>', 'send k events per request through POST /events')
+      .option(
+        '--retries <n>',
+        'send an event again, with the same event id, after no answer or a 5xx, up to n times',
+        '5',
+      )
+      .option(
+        '--ledger <file>',
+        'write every acknowledged event_id, with its event_type and Host, as JSON lines',
+      )
+      .option('--token <token>', 'bearer token for the API (or GAMEPIPE_API_TOKEN)')
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(runs(run, 'generate', ['n'])),
+    'gamepipe generate 5000 --seed 7 --ledger ledger.jsonl',
+  );
+};
 
 export interface GenerateOptions extends ConfigFlags {
   n: string;
@@ -29,6 +58,7 @@ export async function generate(opts: GenerateOptions): Promise<number> {
   const rate = opts.rate === undefined ? undefined : parseNumber('--rate', opts.rate, { above: 0 });
   const url = parseHttpUrl('--url', opts.url ?? `http://${config.apiHost}:${config.apiPort}`);
   const bursts = planRun({ n, seed: opts.seed, maxConcurrency: concurrency, batch });
+  const { runLoad } = await import('../lib/traffic/load.js');
   const ledger = opts.ledger ? openLedger(opts.ledger) : undefined;
   const spin = await spinner(`sending ${n} events to ${url}`);
   let s;

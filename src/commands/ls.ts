@@ -1,6 +1,19 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { json, parseFormat, permissionString, shortTime } from '../lib/core/render.js';
-import { withHdfs } from '../lib/hdfs/webhdfs.js';
+import { example, formatOption, runs, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('ls')
+      .description('list the lake on HDFS like `hadoop fs -ls`')
+      .argument('[path]', "HDFS path (default: the lake's base)")
+      .option('-R, --recursive', 'list subdirectories too', false)
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(runs(run, 'ls', ['path'])),
+    'gamepipe ls /gamepipe --recursive',
+  );
+};
 
 export interface LsOptions extends ConfigFlags {
   path?: string;
@@ -13,6 +26,7 @@ export async function ls(opts: LsOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const path = opts.path ?? config.base;
+  const { withHdfs } = await import('../lib/hdfs/webhdfs.js');
   return withHdfs(config, async (hdfs) => {
     const entries = await hdfs.list(path, { recursive: opts.recursive });
     if (format === 'json') {

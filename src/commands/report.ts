@@ -1,9 +1,71 @@
+import type { Command } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { datesFromFlags } from '../lib/lake/layout.js';
 import { DEFAULT_PROVIDERS, parseProviders } from '../lib/events/providers.js';
 import { parseFormat, renderReports, type ReportFormat } from '../lib/core/render.js';
 import { parseNumber } from '../lib/core/options.js';
 import { writeOutput } from '../lib/core/output.js';
+import { dateOptions, example, formatOption, type Declare } from './command.js';
+
+const REPORT_HELP: Array<[string, string, string]> = [
+  [
+    'events',
+    'Q1: the most popular events (count and share per event_type)',
+    'gamepipe report events --format markdown',
+  ],
+  [
+    'hosts',
+    'Q2: internet providers of the players and the most popular events on each',
+    'gamepipe report hosts --providers comcast,att,cox',
+  ],
+  [
+    'daily',
+    'per day: events by type, provider shares, change, and a drift flag where the mix moved',
+    'gamepipe report daily --threshold 0.05 --fail-on-drift',
+  ],
+  [
+    'items',
+    'units and revenue per item (where purchases carry a price)',
+    'gamepipe report items --format csv --out items.csv',
+  ],
+  [
+    'users',
+    'daily active players (distinct Host)',
+    'gamepipe report users --from 2026-11-01 --to 2026-11-30',
+  ],
+  ['all', 'every report', 'gamepipe report all --format html --out report.html'],
+];
+
+/** `gamepipe report NAME`: one subcommand per report, all with the same options. */
+export const declare: Declare = (parent, run) => {
+  const reportCmd = parent
+    .command('report')
+    .description('answer the business questions from the lake: events, hosts, daily, items, users');
+  example(reportCmd, 'gamepipe report events --from 2026-11-20 --to 2026-11-27');
+  for (const [name, description, ex] of REPORT_HELP) {
+    example(
+      dateOptions(reportCmd.command(name).description(description))
+        .addOption(formatOption(['table', 'json', 'csv', 'markdown', 'html'], 'table'))
+        .option('--out <file>', 'write to a file (html: default gamepipe-report.html)')
+        .option(
+          '--providers <list>',
+          'providers to match Host against (default: comcast,att,google,frontier,cox,earthlink)',
+        )
+        .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
+        .option(
+          '--threshold <x>',
+          'daily: smallest move of a mix (0..1, total variation distance) to flag',
+          '0.05',
+        )
+        .option('--fail-on-drift', 'daily: exit 3 when a day is flagged', false)
+        .action(async (...args: unknown[]) => {
+          const cmd = args[args.length - 1] as Command;
+          await run('report', { ...cmd.optsWithGlobals(), report: name });
+        }),
+      ex,
+    );
+  }
+};
 
 export interface ReportOptions extends ConfigFlags {
   report: string;

@@ -1,8 +1,35 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
-import { lineWriter } from '../lib/api/access-log.js';
-import { startApi } from '../lib/api/server.js';
-import { listTopics } from '../lib/kafka/admin.js';
 import { parseDuration } from '../lib/core/options.js';
+import { example, runs, topicOption, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('serve')
+      .description(
+        'run the game API: purchases and guild joins become events on Kafka, acknowledged with acks=all',
+      )
+      .option('--port <port>', 'port to listen on (default: config apiPort, 5000)')
+      .option('--host <host>', 'address to bind (default: config apiHost, 127.0.0.1)')
+      .option('--token <token>', 'require Authorization: Bearer <token> (or GAMEPIPE_API_TOKEN)')
+      .addOption(topicOption())
+      .option('--access-log <file>', 'JSON-lines access log file, - for stderr', '-')
+      .option('--no-access-log', 'no access log')
+      .option(
+        '--request-timeout <seconds>',
+        'cut off a request whose headers and body take longer',
+        '10',
+      )
+      .option(
+        '--ack-timeout <seconds>',
+        'answer 503 when Kafka has not acknowledged within this time',
+        '5',
+      )
+      .action(runs(run, 'serve')),
+    'gamepipe serve --port 5000',
+    'curl -H "Host: user12.comcast.com" http://127.0.0.1:5000/purchase/sword',
+  );
+};
 
 export interface ServeOptions extends ConfigFlags {
   port?: string;
@@ -24,6 +51,11 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const requestTimeoutMs = parseDuration('--request-timeout', opts.requestTimeout, { minMs: 100 });
   const ackTimeoutMs = parseDuration('--ack-timeout', opts.ackTimeout, { minMs: 100 });
   const token = opts.token ?? process.env.GAMEPIPE_API_TOKEN;
+  const [{ lineWriter }, { startApi }, { listTopics }] = await Promise.all([
+    import('../lib/api/access-log.js'),
+    import('../lib/api/server.js'),
+    import('../lib/kafka/admin.js'),
+  ]);
   const log = opts.accessLog === false ? undefined : lineWriter(opts.accessLog);
   const api = await startApi({
     brokers: config.brokers,

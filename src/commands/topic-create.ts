@@ -1,7 +1,28 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
-import { createTopic } from '../lib/kafka/admin.js';
 import { parseCount } from '../lib/core/options.js';
+import { example, runs, topicOption, type Declare } from './command.js';
+
+/** Under `gamepipe topic`. */
+export const declare: Declare = (topic, run) => {
+  example(
+    topic
+      .command('create')
+      .description('create the events topic (message.timestamp.type=LogAppendTime)')
+      .addOption(topicOption())
+      .option('--partitions <n>', 'number of partitions', '3')
+      .option('--replication-factor <n>', 'replication factor', '1')
+      .option('--if-not-exists', 'succeed when the topic already exists', false)
+      .option(
+        '--topic-config <key=value>',
+        'extra topic config, repeatable',
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      )
+      .action(runs(run, 'topic create')),
+    'gamepipe topic create --topic events --partitions 3 --if-not-exists',
+  );
+};
 
 export interface TopicCreateOptions extends ConfigFlags {
   partitions: string;
@@ -27,6 +48,7 @@ export function parseTopicConfig(entries: string[]): Record<string, string> {
 
 export async function topicCreate(opts: TopicCreateOptions): Promise<number> {
   const config = configFromFlags(opts);
+  const { createTopic } = await import('../lib/kafka/admin.js');
   const res = await createTopic(config, {
     topic: config.topic,
     partitions: parseCount('--partitions', opts.partitions, { max: 10_000 }),

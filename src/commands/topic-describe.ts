@@ -1,6 +1,19 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
-import { describeTopic } from '../lib/kafka/admin.js';
 import { json, parseFormat, table } from '../lib/core/render.js';
+import { example, formatOption, runs, topicOption, type Declare } from './command.js';
+
+/** Under `gamepipe topic`. */
+export const declare: Declare = (topic, run) => {
+  example(
+    topic
+      .command('describe')
+      .description('partitions, offsets and configs of a topic')
+      .addOption(topicOption())
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(runs(run, 'topic describe')),
+    'gamepipe topic describe --topic events',
+  );
+};
 
 export interface TopicDescribeOptions extends ConfigFlags {
   format: string;
@@ -16,6 +29,7 @@ const SHOWN_CONFIGS = [
 export async function topicDescribe(opts: TopicDescribeOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
+  const { describeTopic } = await import('../lib/kafka/admin.js');
   const d = await describeTopic(config, config.topic);
   if (format === 'json') {
     process.stdout.write(json(d) + '\n');

@@ -1,7 +1,30 @@
+import { Option } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseDuration } from '../lib/core/options.js';
 import { duration, parseFormat, spinner, table } from '../lib/core/render.js';
-import { up as startStack, type Mode } from '../lib/stack/stack.js';
+import type { Mode } from '../lib/stack/stack.js';
+import { example, runs, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    parent
+      .command('up')
+      .description(
+        'start Kafka (KRaft) and HDFS (NameNode, DataNode, WebHDFS) and wait until ready',
+      )
+      .addOption(
+        new Option(
+          '--mode <mode>',
+          'local runs java from Maven jars; docker uses compose/; auto picks docker if an engine answers',
+        )
+          .choices(['auto', 'local', 'docker'])
+          .default('auto'),
+      )
+      .option('--timeout <seconds>', 'how long to wait for the stack to be ready', '180')
+      .action(runs(run, 'up')),
+    'gamepipe up --mode local',
+  );
+};
 
 export interface UpOptions extends ConfigFlags {
   mode: string;
@@ -12,6 +35,7 @@ export async function up(opts: UpOptions): Promise<number> {
   const config = configFromFlags(opts);
   const mode = parseFormat<Mode>(opts.mode, ['auto', 'local', 'docker']);
   const timeoutMs = parseDuration('--timeout', opts.timeout, { minMs: 1_000 });
+  const { up: startStack } = await import('../lib/stack/stack.js');
   const spin = await spinner('checking the stack');
   try {
     const res = await startStack(config, {

@@ -1,7 +1,23 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { datesFromFlags } from '../lib/lake/layout.js';
 import { json, parseFormat, table } from '../lib/core/render.js';
-import { verifyLedger } from '../lib/analysis/verify.js';
+import { dateOptions, example, formatOption, runs, type Declare } from './command.js';
+
+export const declare: Declare = (parent, run) => {
+  example(
+    dateOptions(
+      parent
+        .command('verify')
+        .description(
+          'reconcile a generate ledger with the lake: every acknowledged event exactly once',
+        )
+        .requiredOption('--ledger <file>', 'the ledger `gamepipe generate --ledger` wrote'),
+    )
+      .addOption(formatOption(['table', 'json'], 'table'))
+      .action(runs(run, 'verify')),
+    'gamepipe verify --ledger ledger.jsonl --date 2026-11-27',
+  );
+};
 
 export interface VerifyOptions extends ConfigFlags {
   ledger: string;
@@ -15,6 +31,7 @@ export interface VerifyOptions extends ConfigFlags {
 export async function verify(opts: VerifyOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, ['table', 'json'] as const);
+  const { verifyLedger } = await import('../lib/analysis/verify.js');
   const r = await verifyLedger(config, { ledger: opts.ledger, dates: datesFromFlags(opts) });
   if (format === 'json') {
     process.stdout.write(json(r) + '\n');

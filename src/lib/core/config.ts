@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, GamepipeError } from './errors.js';
+
+/** The YAML parser is loaded when a config file is read, not by every `gamepipe --help`. */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
+}
 
 /** Resolved configuration: defaults < config file < GAMEPIPE_* environment < flags. */
 export interface Config {

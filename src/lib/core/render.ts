@@ -1,4 +1,5 @@
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
+import { createRequire } from 'node:module';
 import type { Ora } from 'ora';
 import { GamepipeError, ErrorCodes } from './errors.js';
 
@@ -15,7 +16,9 @@ export function parseFormat<T extends string>(value: string, allowed: readonly T
 
 /** A terminal table; cells are stringified, empty for null/undefined. */
 export function table(head: string[], rows: unknown[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+  // loaded on the first table, not by every `gamepipe --help`
+  const TableClass = createRequire(import.meta.url)('cli-table3') as typeof Table;
+  const t = new TableClass({ head, style: { head: [], border: [] } });
   for (const row of rows) t.push(row.map((c) => (c === undefined || c === null ? '' : String(c))));
   return t.toString();
 }
