@@ -8,34 +8,22 @@ import { crashPoint } from '../core/test-hooks.js';
 import type { Config } from '../core/config.js';
 import { Claim, FingerprintSet, SharedIdTable } from '../lake/dedup.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
-import {
-  itemOf,
-  JOIN_GUILD,
-  SCHEMA_VERSION,
-  parseIsoTimestamp,
-  storedEventProblem,
-  type GameEvent,
-} from '../events/event.js';
-import { readRange } from '../kafka/protocol/fetch.js';
+import { parseIsoTimestamp, storedEventProblem, type GameEvent } from '../events/event.js';
+import { readRange, type RecordVisitor } from '../kafka/protocol/fetch.js';
 import { KafkaConnection, parseBroker } from '../kafka/protocol/wire.js';
 import { OUTPUTS, rangeFileName, type Output, type PartitionRange } from '../lake/layout.js';
+import { RowGroup } from '../lake/parquet/encoder.js';
+import { HdfsParquetFile } from '../lake/parquet/hdfs-file.js';
 import {
-  GUILD_COLUMNS,
-  HdfsParquetFile,
-  PURCHASE_COLUMNS,
-  REJECTED_COLUMNS,
-  RowGroup,
-  type ColumnSpec,
-} from '../lake/parquet/encoder.js';
+  appendEvent,
+  appendRejected,
+  OUTPUT_COLUMNS,
+  outputOf,
+  type KafkaOrigin,
+} from '../lake/rows.js';
 import type { WebHdfs } from '../hdfs/webhdfs.js';
 
 const EMPTY = new Uint8Array(0);
-
-const COLUMNS: Record<Output, ColumnSpec[]> = {
-  purchases: PURCHASE_COLUMNS,
-  join_guild: GUILD_COLUMNS,
-  _rejected: REJECTED_COLUMNS,
-};
 
 export interface RangeJob {
   topic: string;
@@ -119,56 +107,89 @@ class Sink {
   private fresh(): RowGroup {
     // sized for a full group at once; rejected records are few, their buffers grow if need be
     const capacity = this.output === '_rejected' ? undefined : this.rowGroupRows;
-    return spareGroups[this.output].pop() ?? new RowGroup(COLUMNS[this.output], capacity);
+    return spareGroups[this.output].pop() ?? new RowGroup(OUTPUT_COLUMNS[this.output], capacity);
   }
 }
 
-/** Lands one partition's range in staging; see RangeJob for the two passes. */
-export async function extractRange(
-  config: Pick<Config, 'brokers'>,
-  hdfs: WebHdfs,
-  ids: SharedIdTable,
-  { topic, range, staging, rowGroupRows, pass, seq, leader }: RangeJob,
-  hooks: RangeHooks = {},
-): Promise<RangeResult> {
-  const partition = range.partition;
-  const name = rangeFileName(range);
-  const result: RangeResult = {
-    seq,
-    partition,
-    records: 0,
-    rejected: 0,
-    duplicates: 0,
-    outputs: {},
-  };
-  const sinks: Partial<Record<Output, Sink>> = {};
-  const sink = (o: Output): Sink =>
-    (sinks[o] ??= new Sink(
-      new HdfsParquetFile(hdfs, `${staging}/${o}/${name}`, COLUMNS[o]),
+/** The files of one range, one per output that gets a row, created on its first row. */
+class RangeSinks {
+  private readonly sinks: Partial<Record<Output, Sink>> = {};
+
+  constructor(
+    private readonly hdfs: WebHdfs,
+    private readonly staging: string,
+    private readonly name: string,
+    private readonly rowGroupRows: number,
+  ) {}
+
+  /** The sink of an output. */
+  of(o: Output): Sink {
+    return (this.sinks[o] ??= new Sink(
+      new HdfsParquetFile(this.hdfs, `${this.staging}/${o}/${this.name}`, OUTPUT_COLUMNS[o]),
       o,
-      rowGroupRows,
+      this.rowGroupRows,
     ));
-  // the second pass keeps what this range owns, each id once
-  const local = pass === 'again' ? new FingerprintSet(1 << 16) : undefined;
-  const keep =
-    local === undefined
-      ? (id: string) => ids.claim(id, seq) === Claim.Keep
-      : (id: string) => ids.ownerOf(id) === seq && local.add(id);
-  if (pass === 'again') {
-    // an output the first pass wrote may get no row now
-    for (const o of OUTPUTS) await hdfs.delete(`${staging}/${o}/${name}`);
   }
 
-  const visit = (
-    offset: number,
-    kafkaTs: number,
-    buf: Buffer,
-    keyStart: number,
-    keyEnd: number,
-    valueStart: number,
-    valueEnd: number,
-  ): void => {
-    result.records++;
+  /** Writes the row groups filled during the last fetch. */
+  async writeFull(): Promise<void> {
+    for (const o of OUTPUTS) await this.sinks[o]?.writeFull();
+  }
+
+  /**
+   * Encodes each output's last row groups, then waits for HDFS to finish all files at once;
+   * `encoded` is called in between. Resolves with each output's file.
+   */
+  async finish(encoded: () => void): Promise<RangeResult['outputs']> {
+    const outputs: RangeResult['outputs'] = {};
+    const closing: Array<Promise<void>> = [];
+    for (const o of OUTPUTS) {
+      const s = this.sinks[o];
+      if (!s) continue;
+      await s.writeFull();
+      await s.writeLast();
+      closing.push(
+        s.file.close().then((bytes) => {
+          crashPoint('file-closed');
+          outputs[o] = { name: this.name, rows: s.file.rows, bytes };
+        }),
+      );
+    }
+    encoded();
+    await Promise.all(closing);
+    return outputs;
+  }
+
+  /** Stops every upload: what was staged stays for the next run to clean up. */
+  abort(): void {
+    for (const s of Object.values(this.sinks)) s?.file.abort();
+  }
+}
+
+/** Counts of what a range's records became. */
+interface RecordCounts {
+  records: number;
+  rejected: number;
+  duplicates: number;
+}
+
+/**
+ * The callback readRange calls for each record: checks it, keeps its event id once (`keep`), and
+ * appends it as a row of its output, or of `_rejected` with the reason.
+ */
+function recordVisitor(
+  partition: number,
+  sinks: RangeSinks,
+  rowGroupRows: number,
+  keep: (id: string) => boolean,
+  counts: RecordCounts,
+): RecordVisitor {
+  // one origin, updated per record: nothing is allocated for a valid record but its event
+  const from: KafkaOrigin = { partition, offset: 0, timestamp: 0 };
+  return (offset, kafkaTs, buf, keyStart, keyEnd, valueStart, valueEnd) => {
+    counts.records++;
+    from.offset = offset;
+    from.timestamp = kafkaTs;
     const text = valueStart < 0 ? '' : buf.toString('utf8', valueStart, valueEnd);
     let event: unknown;
     let reason: string | undefined;
@@ -190,103 +211,118 @@ export async function extractRange(
     }
     let s: Sink;
     if (reason !== undefined) {
-      s = sink('_rejected');
-      const c = s.group.columns;
-      c[0]!.number(partition);
-      c[1]!.number(offset);
-      c[2]!.number(kafkaTs);
-      c[3]!.string(keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd));
-      c[4]!.string(reason);
-      c[5]!.string(text);
-      // copied into the column at once: the fetch buffer may be reused after this call
-      c[6]!.binary(valueStart < 0 ? EMPTY : buf.subarray(valueStart, valueEnd));
-      result.rejected++;
+      s = sinks.of('_rejected');
+      const rawBytes = valueStart < 0 ? EMPTY : buf.subarray(valueStart, valueEnd);
+      const key = keyStart < 0 ? null : buf.toString('utf8', keyStart, keyEnd);
+      appendRejected(s.group, { key, reason, raw: text, rawBytes }, from);
+      counts.rejected++;
     } else {
       const e = event as GameEvent;
       if (!keep(e.event_id)) {
-        result.duplicates++;
+        counts.duplicates++;
         return;
       }
-      const guild = e.event_type === JOIN_GUILD;
-      s = sink(guild ? 'join_guild' : 'purchases');
-      appendEvent(s.group, guild, e, ts, partition, offset, kafkaTs);
+      s = sinks.of(outputOf(e));
+      appendEvent(s.group, e, ts, from);
     }
     if (s.group.rows >= rowGroupRows) s.seal();
   };
+}
 
+/**
+ * How readRange reaches the partition's leader: the one the job names, else looked up; after a
+ * failed connect the leader is looked up again. Connections reuse the response buffers of this
+ * thread's closed ones; `recycle` hands theirs back once readRange has closed them.
+ */
+function leaderConnector(
+  config: Pick<Config, 'brokers'>,
+  topic: string,
+  partition: number,
+  leader: string | undefined,
+): { connect: () => Promise<KafkaConnection>; recycle: () => void } {
   let known = leader;
   const connections: KafkaConnection[] = [];
+  const connect = async (): Promise<KafkaConnection> => {
+    if (known === undefined) {
+      // kafkajs only to look the leader up again after a failure: a thread starts faster
+      const { partitionLeaders } = await import('../kafka/admin.js');
+      known = (await partitionLeaders(config, topic)).get(partition);
+    }
+    if (!known) {
+      throw new GamepipeError(ErrorCodes.kafka, `${topic} partition ${partition} has no leader`, {
+        hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
+        retriable: true,
+      });
+    }
+    const { host, port } = parseBroker(known);
+    // readRange is done with a response before the one after next arrives: 2 buffers do
+    const connection = new KafkaConnection(
+      host,
+      port,
+      'gamepipe-extract',
+      30_000,
+      2,
+      frameBuffers.pop() ?? [],
+    );
+    connections.push(connection);
+    await connection.connect().catch((err: unknown) => {
+      known = undefined; // ask for the leader again next time
+      throw err;
+    });
+    return connection;
+  };
+  const recycle = (): void => {
+    for (const c of connections) if (frameBuffers.length < MAX_SPARE) frameBuffers.push(c.pool);
+  };
+  return { connect, recycle };
+}
+
+/** Lands one partition's range in staging; see RangeJob for the two passes. */
+export async function extractRange(
+  config: Pick<Config, 'brokers'>,
+  hdfs: WebHdfs,
+  ids: SharedIdTable,
+  { topic, range, staging, rowGroupRows, pass, seq, leader }: RangeJob,
+  hooks: RangeHooks = {},
+): Promise<RangeResult> {
+  const partition = range.partition;
+  const name = rangeFileName(range);
+  const counts: RecordCounts = { records: 0, rejected: 0, duplicates: 0 };
+  // the second pass keeps what this range owns, each id once
+  const local = pass === 'again' ? new FingerprintSet(1 << 16) : undefined;
+  const keep =
+    local === undefined
+      ? (id: string) => ids.claim(id, seq) === Claim.Keep
+      : (id: string) => ids.ownerOf(id) === seq && local.add(id);
+  if (pass === 'again') {
+    // an output the first pass wrote may get no row now
+    for (const o of OUTPUTS) await hdfs.delete(`${staging}/${o}/${name}`);
+  }
+  const sinks = new RangeSinks(hdfs, staging, name, rowGroupRows);
+  const leaderConnection = leaderConnector(config, topic, partition, leader);
   try {
     await readRange(
       {
-        connect: async () => {
-          if (known === undefined) {
-            // kafkajs only to look the leader up again after a failure: a thread starts faster
-            const { partitionLeaders } = await import('../kafka/admin.js');
-            known = (await partitionLeaders(config, topic)).get(partition);
-          }
-          if (!known) {
-            throw new GamepipeError(
-              ErrorCodes.kafka,
-              `${topic} partition ${partition} has no leader`,
-              {
-                hint: 'check Kafka with `gamepipe status`, then rerun: the output is untouched',
-                retriable: true,
-              },
-            );
-          }
-          const { host, port } = parseBroker(known);
-          // readRange is done with a response before the one after next arrives: 2 buffers do;
-          // they come from this thread's last closed connection when there is one
-          const connection = new KafkaConnection(
-            host,
-            port,
-            'gamepipe-extract',
-            30_000,
-            2,
-            frameBuffers.pop() ?? [],
-          );
-          connections.push(connection);
-          await connection.connect().catch((err: unknown) => {
-            known = undefined; // ask for the leader again next time
-            throw err;
-          });
-          return connection;
-        },
+        connect: leaderConnection.connect,
         topic,
         partition,
         startOffset: range.startOffset,
         endOffset: range.endOffset,
         afterFetch: async () => {
-          for (const o of OUTPUTS) await sinks[o]?.writeFull();
-          hooks.progress?.(result.records);
+          await sinks.writeFull();
+          hooks.progress?.(counts.records);
         },
       },
-      visit,
+      recordVisitor(partition, sinks, rowGroupRows, keep, counts),
     );
     // readRange closed its connections: their response buffers serve the thread's next range
-    for (const c of connections) if (frameBuffers.length < MAX_SPARE) frameBuffers.push(c.pool);
-    // encode each output's last row groups, then wait for HDFS to finish all of them at once
-    const closing: Array<Promise<void>> = [];
-    for (const o of OUTPUTS) {
-      const s = sinks[o];
-      if (!s) continue;
-      await s.writeFull();
-      await s.writeLast();
-      closing.push(
-        s.file.close().then((bytes) => {
-          crashPoint('file-closed');
-          result.outputs[o] = { name, rows: s.file.rows, bytes };
-        }),
-      );
-    }
-    hooks.read?.();
-    await Promise.all(closing);
+    leaderConnection.recycle();
+    const outputs = await sinks.finish(() => hooks.read?.());
+    return { seq, partition, ...counts, outputs };
   } catch (err) {
-    for (const s of Object.values(sinks)) s?.file.abort();
+    sinks.abort();
     throw err;
   }
-  return result;
 }
 
 /** The number written by the digits s[from, from + n), or -1 if one of them is not a digit. */
@@ -343,38 +379,4 @@ export function parseTimestamp(s: string): number {
     return parseIsoTimestamp(s);
   }
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
-}
-
-/** Appends an event to its output's columns, in the order of PURCHASE_COLUMNS / GUILD_COLUMNS. */
-function appendEvent(
-  group: RowGroup,
-  guild: boolean,
-  e: GameEvent,
-  tsMs: number,
-  partition: number,
-  offset: number,
-  kafkaTs: number,
-): void {
-  const c = group.columns;
-  let i = 0;
-  c[i++]!.string(e.event_id);
-  c[i++]!.string(e.event_type);
-  c[i++]!.number(tsMs);
-  c[i++]!.string(e.Host ?? '');
-  c[i++]!.string(e['User-Agent']);
-  c[i++]!.string(e.Accept);
-  if (guild) {
-    c[i++]!.string(e.guild_id);
-    c[i++]!.string(e.guild_name);
-  } else {
-    c[i++]!.string(itemOf(e.event_type));
-    c[i++]!.number(e.price);
-    c[i++]!.string(e.currency);
-    c[i++]!.number(e.quantity);
-  }
-  c[i++]!.string(e.user_id);
-  c[i++]!.number(SCHEMA_VERSION);
-  c[i++]!.number(partition);
-  c[i++]!.number(offset);
-  c[i++]!.number(kafkaTs);
 }

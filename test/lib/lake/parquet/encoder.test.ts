@@ -5,12 +5,9 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import {
-  PAGE_ROWS,
-  ParquetFileEncoder,
-  RowGroup,
-  type ColumnSpec,
-} from '../../../../src/lib/lake/parquet/encoder.js';
+import { ParquetFileEncoder, RowGroup } from '../../../../src/lib/lake/parquet/encoder.js';
+import { PAGE_ROWS } from '../../../../src/lib/lake/parquet/pages.js';
+import type { ColumnSpec } from '../../../../src/lib/lake/parquet/schema.js';
 
 const COLUMNS: ColumnSpec[] = [
   { name: 'id', kind: 'string', required: true, plain: true },
