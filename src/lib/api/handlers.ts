@@ -81,97 +81,30 @@ export class EventRoutes {
   /** POST /events: each entry checked on its own, the valid ones produced together. */
   async batch(req: IncomingMessage, res: ServerResponse, log: LogInfo): Promise<number> {
     requestHost(req);
-    const body = parseJson(await readBody(req, MAX_BATCH_BYTES));
-    if (!Array.isArray(body)) {
-      throw new HttpError(
-        400,
-        ErrorCodes.badEvent,
-        'the body of POST /events must be a JSON array of events',
-      );
-    }
-    if (body.length === 0) throw new HttpError(400, ErrorCodes.badEvent, 'the batch is empty');
-    if (body.length > MAX_BATCH_EVENTS) {
-      throw new HttpError(
-        413,
-        ErrorCodes.batchTooLarge,
-        `a batch holds at most ${MAX_BATCH_EVENTS} events, got ${body.length}`,
-      );
-    }
+    const entries = batchEntries(parseJson(await readBody(req, MAX_BATCH_BYTES)));
     const writer = new RequestEvents(allowedHeaders(req.headers), new Date().toISOString());
-    const results: BatchResult[] = [];
-    const messages: OutMessage[] = [];
-    const accepted: number[] = [];
-    const ids = new Map<string, number>();
-    let guild = 0;
-    for (let index = 0; index < body.length; index++) {
-      const entry: unknown = body[index];
-      try {
-        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-          throw new GamepipeError(ErrorCodes.badEvent, 'each event must be a JSON object');
-        }
-        const { type, item } = entry as { type?: unknown; item?: unknown };
-        if (type !== 'purchase' && type !== 'join_guild') {
-          throw new GamepipeError(ErrorCodes.badEvent, 'type must be "purchase" or "join_guild"');
-        }
-        const checkedItem = type === 'purchase' ? checkItem(item) : undefined;
-        const metadata = checkMetadata(type, entry, type === 'purchase' ? ITEM_KEYS : TYPE_KEY);
-        const own = Object.hasOwn(entry, 'event_id')
-          ? checkEventId((entry as { event_id: unknown }).event_id)
-          : undefined;
-        if (own !== undefined && ids.has(own)) {
-          throw new GamepipeError(
-            ErrorCodes.badEvent,
-            `event_id ${own} is also the id of event ${ids.get(own)} of this batch`,
-          );
-        }
-        const eventId = own ?? randomUUID();
-        if (own !== undefined) ids.set(own, index);
-        messages.push({
-          key: writer.host,
-          value: writer.json(type, checkedItem, metadata, eventId),
-        });
-        accepted.push(index);
-        if (type === 'join_guild') guild++;
-        results[index] = { index, status: 'accepted', event_id: eventId };
-      } catch (err) {
-        if (!(err instanceof GamepipeError)) throw err;
-        results[index] = {
-          index,
-          status: 'rejected',
-          error: { code: err.code, message: err.message },
-        };
-      }
-    }
-    let status = 200;
+    const checked = checkEntries(entries, writer);
+    const { results, messages, accepted } = checked;
+    const rejected = entries.length - accepted.length;
     if (messages.length > 0) {
       try {
         await this.producer.send(messages);
-        this.countEvents(messages.length - guild, guild);
+        this.countEvents(messages.length - checked.guild, checked.guild);
       } catch (err) {
         const e = err as GamepipeError;
         for (const index of accepted) {
           results[index] = { index, status: 'failed', error: { code: e.code, message: e.message } };
         }
-        return this.out.json(
-          res,
-          503,
-          {
-            accepted: 0,
-            rejected: body.length - accepted.length,
-            failed: accepted.length,
-            results,
-          },
-          { 'retry-after': '1' },
-        );
+        const answer = { accepted: 0, rejected, failed: accepted.length, results };
+        return this.out.json(res, 503, answer, { 'retry-after': '1' });
       }
     }
     log.events = accepted.length;
-    const rejected = body.length - accepted.length;
     if (accepted.length === 0) {
       return this.out.json(res, 400, {
         error: {
           code: ErrorCodes.badEvent,
-          message: `none of the ${body.length} events in the batch is valid`,
+          message: `none of the ${entries.length} events in the batch is valid`,
         },
         accepted: 0,
         rejected,
@@ -179,15 +112,104 @@ export class EventRoutes {
         results,
       });
     }
-    if (rejected > 0) status = 207;
-    // what JSON.stringify would write, with the accepted entries (the bulk) written directly
-    const text = `{"accepted":${accepted.length},"rejected":${rejected},"failed":0,"results":[${results
-      .map((r) =>
-        r.status === 'accepted'
-          ? `{"index":${r.index},"status":"accepted","event_id":"${r.event_id}"}`
-          : JSON.stringify(r),
-      )
-      .join(',')}]}\n`;
-    return this.out.text(res, status, text, { 'content-type': 'application/json' });
+    return this.out.text(res, rejected > 0 ? 207 : 200, batchAnswer(results, accepted, rejected), {
+      'content-type': 'application/json',
+    });
   }
+}
+
+/** The entries of a batch body: a JSON array of 1 to MAX_BATCH_EVENTS. */
+function batchEntries(body: unknown): unknown[] {
+  if (!Array.isArray(body)) {
+    throw new HttpError(
+      400,
+      ErrorCodes.badEvent,
+      'the body of POST /events must be a JSON array of events',
+    );
+  }
+  if (body.length === 0) throw new HttpError(400, ErrorCodes.badEvent, 'the batch is empty');
+  if (body.length > MAX_BATCH_EVENTS) {
+    throw new HttpError(
+      413,
+      ErrorCodes.batchTooLarge,
+      `a batch holds at most ${MAX_BATCH_EVENTS} events, got ${body.length}`,
+    );
+  }
+  return body;
+}
+
+/** A batch's entries checked: each one's result, and the messages of the accepted ones. */
+interface CheckedBatch {
+  results: BatchResult[];
+  messages: OutMessage[];
+  /** Indexes of the accepted entries, in order. */
+  accepted: number[];
+  /** How many of the accepted are guild joins. */
+  guild: number;
+}
+
+function checkEntries(entries: unknown[], writer: RequestEvents): CheckedBatch {
+  const out: CheckedBatch = { results: [], messages: [], accepted: [], guild: 0 };
+  const ids = new Map<string, number>();
+  for (let index = 0; index < entries.length; index++) {
+    try {
+      const { type, message, eventId } = checkEntry(entries[index], index, ids, writer);
+      out.messages.push(message);
+      out.accepted.push(index);
+      if (type === 'join_guild') out.guild++;
+      out.results[index] = { index, status: 'accepted', event_id: eventId };
+    } catch (err) {
+      if (!(err instanceof GamepipeError)) throw err;
+      out.results[index] = {
+        index,
+        status: 'rejected',
+        error: { code: err.code, message: err.message },
+      };
+    }
+  }
+  return out;
+}
+
+/**
+ * One entry of a batch, checked as a route's event is, its message written; an `event_id` the
+ * batch already used is refused (`ids`: the client ids seen so far, by index).
+ */
+function checkEntry(
+  entry: unknown,
+  index: number,
+  ids: Map<string, number>,
+  writer: RequestEvents,
+): { type: EventKind; message: OutMessage; eventId: string } {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    throw new GamepipeError(ErrorCodes.badEvent, 'each event must be a JSON object');
+  }
+  const { type, item } = entry as { type?: unknown; item?: unknown };
+  if (type !== 'purchase' && type !== 'join_guild') {
+    throw new GamepipeError(ErrorCodes.badEvent, 'type must be "purchase" or "join_guild"');
+  }
+  const checkedItem = type === 'purchase' ? checkItem(item) : undefined;
+  const metadata = checkMetadata(type, entry, type === 'purchase' ? ITEM_KEYS : TYPE_KEY);
+  const own = Object.hasOwn(entry, 'event_id')
+    ? checkEventId((entry as { event_id: unknown }).event_id)
+    : undefined;
+  if (own !== undefined && ids.has(own)) {
+    throw new GamepipeError(
+      ErrorCodes.badEvent,
+      `event_id ${own} is also the id of event ${ids.get(own)} of this batch`,
+    );
+  }
+  const eventId = own ?? randomUUID();
+  if (own !== undefined) ids.set(own, index);
+  const message = { key: writer.host, value: writer.json(type, checkedItem, metadata, eventId) };
+  return { type, message, eventId };
+}
+
+/** What JSON.stringify would write, with the accepted entries (the bulk) written directly. */
+function batchAnswer(results: BatchResult[], accepted: number[], rejected: number): string {
+  const entries = results.map((r) =>
+    r.status === 'accepted'
+      ? `{"index":${r.index},"status":"accepted","event_id":"${r.event_id}"}`
+      : JSON.stringify(r),
+  );
+  return `{"accepted":${accepted.length},"rejected":${rejected},"failed":0,"results":[${entries.join(',')}]}\n`;
 }

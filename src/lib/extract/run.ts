@@ -160,28 +160,24 @@ export async function extractDate(
   return result;
 }
 
-async function extractWith(
-  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
-  pool: WorkerPool | undefined,
-  {
-    date,
-    topic,
-    base,
-    dryRun,
-    force,
-    rowGroupRows,
-    leaseTtlMs,
-    onProgress,
-    t0,
-  }: Required<
-    Pick<
-      ExtractOptions,
-      'date' | 'topic' | 'base' | 'dryRun' | 'force' | 'rowGroupRows' | 'leaseTtlMs'
-    >
-  > &
-    Pick<ExtractOptions, 'onProgress'> & { t0: number },
-): Promise<ExtractResult> {
-  const newResult = (day: Awaited<ReturnType<typeof dayRanges>>): ExtractResult => ({
+/** What one run was asked, with its defaults filled in. */
+type RunSettings = Required<
+  Pick<
+    ExtractOptions,
+    'date' | 'topic' | 'base' | 'dryRun' | 'force' | 'rowGroupRows' | 'leaseTtlMs'
+  >
+> &
+  Pick<ExtractOptions, 'onProgress'> & { t0: number };
+
+type DayRanges = Awaited<ReturnType<typeof dayRanges>>;
+
+function recordsIn(ranges: PartitionRange[]): number {
+  return ranges.reduce((n, r) => n + (r.endOffset - r.startOffset), 0);
+}
+
+/** A run's result before anything is read. */
+function emptyResult({ date, topic, dryRun }: RunSettings, day: DayRanges): ExtractResult {
+  return {
     date,
     topic,
     dryRun,
@@ -197,34 +193,30 @@ async function extractWith(
     },
     elapsedMs: 0,
     eventsPerSecond: 0,
-  });
-  const recordsIn = (ranges: PartitionRange[]): number =>
-    ranges.reduce((n, r) => n + (r.endOffset - r.startOffset), 0);
-  if (dryRun) {
+  };
+}
+
+/** A dry run, or the date landed under its lease; the timing filled in. */
+async function extractWith(
+  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  pool: WorkerPool | undefined,
+  run: RunSettings,
+): Promise<ExtractResult> {
+  const { date, topic, base, leaseTtlMs, t0 } = run;
+  if (run.dryRun) {
     const day = await dayRanges(config, topic, date);
-    const result = newResult(day);
+    const result = emptyResult(run, day);
     result.records = recordsIn(day.ranges);
     result.elapsedMs = Math.round(performance.now() - t0);
     return result;
   }
-
   const result = await withHdfs(config, async (hdfs) => {
-    const baseStatus = await hdfs.stat(base);
-    if (baseStatus && baseStatus.type !== 'DIRECTORY') {
-      throw new GamepipeError(
-        ErrorCodes.hdfsNotDirectory,
-        `the lake base ${base} is a file, not a directory`,
-        {
-          hint: 'point --base at a directory (or move the file away)',
-          context: { path: base },
-        },
-      );
-    }
+    await assertDirectoryOrAbsent(hdfs, base);
     // the date is this run's until it ends: a second run exits at once, touching nothing
     const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const lease = await DateLease.acquire(hdfs, { base, date, runId, ttlMs: leaseTtlMs });
     try {
-      return await landDay(hdfs, lease, runId);
+      return await landDay(config, hdfs, pool as WorkerPool, lease, runId, run);
     } finally {
       await lease.release().catch(() => undefined);
     }
@@ -232,88 +224,125 @@ async function extractWith(
   result.elapsedMs = Math.round(performance.now() - t0);
   result.eventsPerSecond = Math.round(result.records / Math.max(0.001, result.elapsedMs / 1000));
   return result;
+}
 
-  async function landDay(hdfs: WebHdfs, lease: DateLease, runId: string): Promise<ExtractResult> {
-    // tests hold a run here, with the date leased, to overlap another with it
-    await pausePoint();
-    // Kafka and HDFS are asked at the same time: the ranges, and the lake's state for the date
-    const [day, previous] = await Promise.all([
-      dayRanges(config, topic, date),
-      readManifest(hdfs, base, date),
-    ]);
-    const { ranges, dayClosed, leaders } = day;
-    const total = recordsIn(ranges);
-    if (previous && previous.records > total && !force) {
-      throw new GamepipeError(
-        ErrorCodes.extractShrink,
-        `topic ${topic} now holds ${total} records for ${date}, the lake has ${previous.records}: retention may have deleted part of the day`,
-        {
-          hint: 'keep the existing output, or rerun with --force to replace it with less',
-          context: { date },
-        },
-      );
-    }
-    const r = newResult(day);
-    // a run that died, or whose lease expired, left its staging and trash behind: with the lease
-    // held, they are ours to clean
-    await Promise.all([
-      hdfs.delete(stagingDir(base, date), { recursive: true }),
-      hdfs.delete(trashDir(base, date), { recursive: true }),
-    ]);
-    const staging = `${stagingDir(base, date)}/${runId}`;
-    await Promise.all(OUTPUTS.map((o) => hdfs.mkdirs(`${staging}/${o}`)));
-
-    await readDay(config, {
-      topic,
-      ranges,
-      staging,
-      rowGroupRows,
-      pool: pool as WorkerPool,
-      leaders,
-      result: r,
-      total,
-      onProgress,
-    });
-    crashPoint('staged');
-    await lease.assertHeld();
-
-    // publish: the old manifest goes first, so no reader trusts a date while it changes; the
-    // new one, staged meanwhile, comes last
-    const manifest: Manifest = {
-      date,
-      topic,
-      dayClosed,
-      extractedAt: new Date().toISOString(),
-      gamepipeVersion: VERSION,
-      ranges,
-      records: r.records,
-      duplicates: r.duplicates,
-      outputs: Object.fromEntries(
-        OUTPUTS.map((o) => [o, { rows: r.outputs[o].rows, files: r.outputs[o].files }]),
-      ) as Manifest['outputs'],
-    };
-    const staged = `${staging}/_SUCCESS`;
-    await Promise.all([
-      hdfs.delete(manifestPath(base, date)),
-      hdfs.create(staged, JSON.stringify(manifest, null, 2) + '\n', { overwrite: true }),
-      hdfs.mkdirs(`${base}/_manifests/date=${date}`),
-    ]);
-    const trash = `${trashDir(base, date)}/${runId}`;
-    for (const o of OUTPUTS) {
-      const final = outputDir(base, o, date);
-      if (await hdfs.stat(final)) {
-        await hdfs.mkdirs(trash);
-        await hdfs.rename(final, `${trash}/${o}`);
-      }
-      await hdfs.mkdirs(`${base}/${o}`);
-      await hdfs.rename(`${staging}/${o}`, final);
-      crashPoint(`published-${o}`);
-    }
-    await hdfs.rename(staged, manifestPath(base, date));
-    await hdfs.delete(trashDir(base, date), { recursive: true });
-    await hdfs.delete(stagingDir(base, date), { recursive: true });
-    return r;
+async function assertDirectoryOrAbsent(hdfs: WebHdfs, base: string): Promise<void> {
+  const baseStatus = await hdfs.stat(base);
+  if (baseStatus && baseStatus.type !== 'DIRECTORY') {
+    throw new GamepipeError(
+      ErrorCodes.hdfsNotDirectory,
+      `the lake base ${base} is a file, not a directory`,
+      {
+        hint: 'point --base at a directory (or move the file away)',
+        context: { path: base },
+      },
+    );
   }
+}
+
+/** The date's ranges read into staging and published, with the lease held throughout. */
+async function landDay(
+  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  hdfs: WebHdfs,
+  pool: WorkerPool,
+  lease: DateLease,
+  runId: string,
+  run: RunSettings,
+): Promise<ExtractResult> {
+  const { date, topic, base } = run;
+  // tests hold a run here, with the date leased, to overlap another with it
+  await pausePoint();
+  // Kafka and HDFS are asked at the same time: the ranges, and the lake's state for the date
+  const [day, previous] = await Promise.all([
+    dayRanges(config, topic, date),
+    readManifest(hdfs, base, date),
+  ]);
+  const total = recordsIn(day.ranges);
+  if (previous && previous.records > total && !run.force) {
+    throw new GamepipeError(
+      ErrorCodes.extractShrink,
+      `topic ${topic} now holds ${total} records for ${date}, the lake has ${previous.records}: retention may have deleted part of the day`,
+      {
+        hint: 'keep the existing output, or rerun with --force to replace it with less',
+        context: { date },
+      },
+    );
+  }
+  const r = emptyResult(run, day);
+  // a run that died, or whose lease expired, left its staging and trash behind: with the lease
+  // held, they are ours to clean
+  await Promise.all([
+    hdfs.delete(stagingDir(base, date), { recursive: true }),
+    hdfs.delete(trashDir(base, date), { recursive: true }),
+  ]);
+  const staging = `${stagingDir(base, date)}/${runId}`;
+  await Promise.all(OUTPUTS.map((o) => hdfs.mkdirs(`${staging}/${o}`)));
+  await readDay(config, {
+    topic,
+    ranges: day.ranges,
+    staging,
+    rowGroupRows: run.rowGroupRows,
+    pool,
+    leaders: day.leaders,
+    result: r,
+    total,
+    onProgress: run.onProgress,
+  });
+  crashPoint('staged');
+  await lease.assertHeld();
+  await publish(hdfs, base, staging, runId, manifestOf(r, day));
+  return r;
+}
+
+function manifestOf(r: ExtractResult, day: DayRanges): Manifest {
+  return {
+    date: r.date,
+    topic: r.topic,
+    dayClosed: day.dayClosed,
+    extractedAt: new Date().toISOString(),
+    gamepipeVersion: VERSION,
+    ranges: day.ranges,
+    records: r.records,
+    duplicates: r.duplicates,
+    outputs: Object.fromEntries(
+      OUTPUTS.map((o) => [o, { rows: r.outputs[o].rows, files: r.outputs[o].files }]),
+    ) as Manifest['outputs'],
+  };
+}
+
+/**
+ * Publishes what is staged: the old manifest goes first, so no reader trusts a date while it
+ * changes; each output's old directory moves to trash and the staged one takes its place by
+ * rename; the new manifest, staged meanwhile, comes last; trash and staging go.
+ */
+async function publish(
+  hdfs: WebHdfs,
+  base: string,
+  staging: string,
+  runId: string,
+  manifest: Manifest,
+): Promise<void> {
+  const date = manifest.date;
+  const staged = `${staging}/_SUCCESS`;
+  await Promise.all([
+    hdfs.delete(manifestPath(base, date)),
+    hdfs.create(staged, JSON.stringify(manifest, null, 2) + '\n', { overwrite: true }),
+    hdfs.mkdirs(`${base}/_manifests/date=${date}`),
+  ]);
+  const trash = `${trashDir(base, date)}/${runId}`;
+  for (const o of OUTPUTS) {
+    const final = outputDir(base, o, date);
+    if (await hdfs.stat(final)) {
+      await hdfs.mkdirs(trash);
+      await hdfs.rename(final, `${trash}/${o}`);
+    }
+    await hdfs.mkdirs(`${base}/${o}`);
+    await hdfs.rename(`${staging}/${o}`, final);
+    crashPoint(`published-${o}`);
+  }
+  await hdfs.rename(staged, manifestPath(base, date));
+  await hdfs.delete(trashDir(base, date), { recursive: true });
+  await hdfs.delete(stagingDir(base, date), { recursive: true });
 }
 
 interface ReadDayOptions {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../core/config.js';
+import type { GamepipeError } from '../core/errors.js';
+import { withRetry } from '../core/retry.js';
 import { assertTopicExists, createKafka, withAdmin, wrapKafkaError } from './admin.js';
 
 export interface ConsumedRecord {
@@ -52,17 +54,26 @@ export async function consumeTopic(
   // A stack just started may still be loading its group coordinator (the first consumer group of
   // the cluster creates __consumer_offsets): kafkajs gives up on that at once. Before the first
   // record is delivered nothing is lost by starting again, so a retriable failure is retried.
-  for (let attempt = 0; ; attempt++) {
-    const res = await consumeOnce(
-      config,
-      { topic, fromBeginning, exitAtEnd, max, onRecord, signal },
-      remaining,
-    );
-    if (res.failure === undefined) return res.count;
-    const err = wrapKafkaError(res.failure, { brokers: config.brokers, topic });
-    if (res.count > 0 || !err.retriable || attempt >= 20 || signal?.aborted) throw err;
-    await new Promise((r) => setTimeout(r, Math.min(2_000, 250 * 2 ** attempt)));
-  }
+  let delivered = 0;
+  return withRetry(
+    async () => {
+      const res = await consumeOnce(
+        config,
+        { topic, fromBeginning, exitAtEnd, max, onRecord, signal },
+        remaining,
+      );
+      delivered = res.count;
+      if (res.failure === undefined) return res.count;
+      throw wrapKafkaError(res.failure, { brokers: config.brokers, topic });
+    },
+    {
+      retries: 20,
+      initialMs: 250,
+      maxMs: 2_000,
+      signal,
+      retriable: (err) => delivered === 0 && (err as GamepipeError).retriable,
+    },
+  );
 }
 
 /** One consumer's run; the records it delivered, and why it stopped if it failed. */

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brokerAddress, namenodeHttpPort, type Config } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import { sleep } from '../core/retry.js';
 
 const run = promisify(execFile);
 
@@ -558,8 +559,4 @@ export function purgeLocal(config: Config): void {
   for (const dir of [join(paths.home, 'kafka'), join(paths.home, 'hdfs'), paths.logs, paths.run]) {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

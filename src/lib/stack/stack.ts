@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import type { Config } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import { Backoff } from '../core/retry.js';
 import { createTopic, probeKafka } from '../kafka/admin.js';
 import {
   assertStillRunning,
   purgeLocal,
   runningPid,
-  sleep,
   stackPaths,
   startLocal,
   stopLocal,
@@ -260,12 +260,18 @@ async function waitReady(
   config: Config,
   { timeoutMs, checkAlive }: { timeoutMs: number; checkAlive: Component[] },
 ): Promise<ServiceStatus[]> {
-  const deadline = Date.now() + timeoutMs;
+  // a probe every half second until the deadline
+  const poll = new Backoff({
+    retries: Infinity,
+    initialMs: 500,
+    maxMs: 500,
+    deadline: Date.now() + timeoutMs,
+  });
   for (;;) {
     const services = await probeServices(config);
     if (services.every((s) => s.state === 'up')) return services;
     for (const c of checkAlive) assertStillRunning(config, c);
-    if (Date.now() > deadline) {
+    if (!(await poll.next())) {
       const down = services.filter((s) => s.state === 'down');
       throw new GamepipeError(
         ErrorCodes.stackTimeout,
@@ -277,7 +283,6 @@ async function waitReady(
         },
       );
     }
-    await sleep(500);
   }
 }
 

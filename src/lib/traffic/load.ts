@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import { Backoff, sleep } from '../core/retry.js';
 import { VERSION } from '../core/version.js';
 import { purchaseEventType, JOIN_GUILD } from '../events/event.js';
 import type { LedgerEntry } from '../events/ledger.js';
@@ -56,6 +57,175 @@ function percentile(sorted: Float64Array, p: number): number {
   return Math.round((sorted[Math.max(0, i)] as number) * 100) / 100;
 }
 
+/** The counts of a run as answers arrive, and the summary they make. */
+class Tally {
+  readonly s: LoadSummary;
+  /** One a request sent, retries too. */
+  private readonly latencies: number[] = [];
+
+  constructor(
+    url: string,
+    private readonly onAccepted?: (entry: LedgerEntry) => void,
+  ) {
+    this.s = {
+      url,
+      requests: 0,
+      sent: 0,
+      retried: 0,
+      accepted: 0,
+      rejected: 0,
+      failed: 0,
+      elapsedMs: 0,
+      eventsPerSecond: 0,
+      latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
+      byEventType: {},
+      byProvider: {},
+      failures: {},
+    };
+  }
+
+  latency(ms: number): void {
+    this.latencies.push(ms);
+  }
+
+  accept(e: PlannedEvent, id: string): void {
+    const s = this.s;
+    s.accepted++;
+    const type = eventType(e);
+    s.byEventType[type] = (s.byEventType[type] ?? 0) + 1;
+    const provider = providerOf(e.host);
+    s.byProvider[provider] = (s.byProvider[provider] ?? 0) + 1;
+    this.onAccepted?.({ event_id: id, event_type: type, Host: e.host });
+  }
+
+  fail(cause: string, n: number): void {
+    this.s.failed += n;
+    this.s.failures[cause] = (this.s.failures[cause] ?? 0) + n;
+  }
+
+  /** The summary after `elapsedMs`; an API that never answered is GP_API_UNAVAILABLE. */
+  finish(elapsedMs: number): LoadSummary {
+    const s = this.s;
+    s.elapsedMs = Math.round(elapsedMs);
+    s.eventsPerSecond = Math.round(s.accepted / Math.max(0.001, s.elapsedMs / 1000));
+    const sorted = Float64Array.from(this.latencies).sort();
+    s.latencyMs = {
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+      max: Math.round((sorted[sorted.length - 1] ?? 0) * 100) / 100,
+    };
+    const causes = Object.keys(s.failures);
+    if (
+      s.accepted === 0 &&
+      s.failed > 0 &&
+      causes.every((k) => k.startsWith('E') || k.startsWith('UND_'))
+    ) {
+      throw new GamepipeError(
+        ErrorCodes.apiUnavailable,
+        `the API at ${s.url} is unreachable (${causes.join(', ')})`,
+        {
+          hint: 'start it with `gamepipe serve` (and the stack with `gamepipe up`)',
+          context: { url: s.url },
+        },
+      );
+    }
+    return s;
+  }
+}
+
+/**
+ * Hands out the requests of the bursts: bursts open in order; a sender takes a request from the
+ * first open burst with a free slot, and the next burst opens when every open one is saturated.
+ */
+class BurstScheduler {
+  private readonly active: Array<{ burst: Burst; next: number; inFlight: number }> = [];
+  private nextBurst = 0;
+
+  constructor(private readonly bursts: Burst[]) {}
+
+  /** The next request and its burst's slot (give the slot back when done); none at the end. */
+  take(): { req: PlannedRequest; slot: { inFlight: number } } | undefined {
+    const active = this.active;
+    for (;;) {
+      for (let i = 0; i < active.length; i++) {
+        const a = active[i] as (typeof active)[number];
+        if (a.next >= a.burst.requests.length) {
+          active.splice(i--, 1);
+        } else if (a.inFlight < a.burst.concurrency) {
+          a.inFlight++;
+          return { req: a.burst.requests[a.next++] as PlannedRequest, slot: a };
+        }
+      }
+      if (this.nextBurst >= this.bursts.length) return undefined;
+      active.push({ burst: this.bursts[this.nextBurst++] as Burst, next: 0, inFlight: 0 });
+    }
+  }
+}
+
+/** What one attempt left to do: events to send again, and why. */
+interface Outcome {
+  again: PlannedEvent[];
+  cause: string;
+  retryAfterMs?: number;
+}
+
+const DONE: Outcome = { again: [], cause: '' };
+
+/**
+ * Settles the events of one answer: accepted and rejected ones are counted, the rest come back to
+ * be sent again (no answer, a 5xx, 408 or 429, or a batch entry that failed).
+ */
+function settle(
+  tally: Tally,
+  events: PlannedEvent[],
+  batch: boolean,
+  res: { status: number; headers: Dispatcher.ResponseData['headers']; text: string },
+): Outcome {
+  const { status, headers, text } = res;
+  const retryAfter = Number(headers['retry-after']);
+  const retryAfterMs =
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+  const clientError = status >= 400 && status < 500 && status !== 408 && status !== 429;
+  if (!batch) {
+    const id = headers['x-event-id'];
+    if (status === 200 && typeof id === 'string') {
+      tally.accept(events[0] as PlannedEvent, id);
+      return DONE;
+    }
+    if (clientError) {
+      tally.s.rejected++;
+      return DONE;
+    }
+    return { again: events, cause: String(status), retryAfterMs };
+  }
+  let results: Array<{ status: string; event_id?: string; error?: { code: string } }> = [];
+  try {
+    results = (JSON.parse(text) as { results?: typeof results }).results ?? [];
+  } catch {
+    // not the batch answer: the status decides
+  }
+  if (results.length === events.length) {
+    const again: PlannedEvent[] = [];
+    let cause = String(status);
+    results.forEach((r, i) => {
+      const e = events[i] as PlannedEvent;
+      if (r.status === 'accepted' && r.event_id) tally.accept(e, r.event_id);
+      else if (r.status === 'rejected') tally.s.rejected++;
+      else {
+        again.push(e);
+        cause = r.error?.code ?? cause;
+      }
+    });
+    return { again, cause, retryAfterMs };
+  }
+  if (clientError) {
+    tally.s.rejected += events.length;
+    return DONE;
+  }
+  return { again: events, cause: String(status), retryAfterMs };
+}
+
 /**
  * Sends planned bursts to the API over keep-alive connections: at most `concurrency` requests in
  * flight overall, and at most each burst's own concurrency within a burst.
@@ -77,68 +247,14 @@ export async function runLoad({
     headersTimeout: requestTimeoutMs,
     bodyTimeout: requestTimeoutMs,
   });
-  // one a request sent, retries too
-  const latencies: number[] = [];
-  const s: LoadSummary = {
-    url,
-    requests: 0,
-    sent: 0,
-    retried: 0,
-    accepted: 0,
-    rejected: 0,
-    failed: 0,
-    elapsedMs: 0,
-    eventsPerSecond: 0,
-    latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
-    byEventType: {},
-    byProvider: {},
-    failures: {},
-  };
-  const accept = (e: PlannedEvent, id: string): void => {
-    s.accepted++;
-    const type = eventType(e);
-    s.byEventType[type] = (s.byEventType[type] ?? 0) + 1;
-    const provider = providerOf(e.host);
-    s.byProvider[provider] = (s.byProvider[provider] ?? 0) + 1;
-    onAccepted?.({ event_id: id, event_type: type, Host: e.host });
-  };
-  const fail = (cause: string, n: number): void => {
-    s.failed += n;
-    s.failures[cause] = (s.failures[cause] ?? 0) + n;
-  };
-
-  // scheduling: bursts open in order; a worker takes a request from the first open burst that has
-  // a free slot, and opens the next burst when every open one is saturated
-  const active: Array<{ burst: Burst; next: number; inFlight: number }> = [];
-  let nextBurst = 0;
-  const take = (): { req: PlannedRequest; slot: { inFlight: number } } | undefined => {
-    for (;;) {
-      for (let i = 0; i < active.length; i++) {
-        const a = active[i] as (typeof active)[number];
-        if (a.next >= a.burst.requests.length) {
-          active.splice(i--, 1);
-        } else if (a.inFlight < a.burst.concurrency) {
-          a.inFlight++;
-          return { req: a.burst.requests[a.next++] as PlannedRequest, slot: a };
-        }
-      }
-      if (nextBurst >= bursts.length) return undefined;
-      active.push({ burst: bursts[nextBurst++] as Burst, next: 0, inFlight: 0 });
-    }
-  };
-
+  const tally = new Tally(url, onAccepted);
+  const s = tally.s;
+  const scheduler = new BurstScheduler(bursts);
   const t0 = performance.now();
   let sentEvents = 0;
   const auth = token ? { authorization: `Bearer ${token}` } : {};
 
-  /** What one attempt left to do: events to send again, and why. */
-  interface Outcome {
-    again: PlannedEvent[];
-    cause: string;
-    retryAfterMs?: number;
-  }
-
-  /** Sends `events` of a request once; accepts and rejects what the answer settles. */
+  /** Sends `events` of a request once; settles what the answer settles. */
   async function attempt(req: PlannedRequest, events: PlannedEvent[]): Promise<Outcome> {
     const batch = req.path === '/events';
     const started = performance.now();
@@ -160,76 +276,36 @@ export async function runLoad({
         body: batch ? batchBody(events) : req.body,
       });
     } catch (err) {
-      latencies.push(performance.now() - started);
+      tally.latency(performance.now() - started);
       return { again: events, cause: (err as { code?: string }).code ?? 'network' };
     }
     const text = await res.body.text().catch(() => '');
-    latencies.push(performance.now() - started);
-    const status = res.statusCode;
-    const retryAfter = Number(res.headers['retry-after']);
-    const retryAfterMs =
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
-    const clientError = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    if (batch) {
-      let results: Array<{ status: string; event_id?: string; error?: { code: string } }> = [];
-      try {
-        results = (JSON.parse(text) as { results?: typeof results }).results ?? [];
-      } catch {
-        // not the batch answer: the status decides
-      }
-      if (results.length === events.length) {
-        const again: PlannedEvent[] = [];
-        let cause = String(status);
-        results.forEach((r, i) => {
-          const e = events[i] as PlannedEvent;
-          if (r.status === 'accepted' && r.event_id) accept(e, r.event_id);
-          else if (r.status === 'rejected') s.rejected++;
-          else {
-            again.push(e);
-            cause = r.error?.code ?? cause;
-          }
-        });
-        return { again, cause, retryAfterMs };
-      }
-      if (clientError) {
-        s.rejected += events.length;
-        return { again: [], cause: '' };
-      }
-      return { again: events, cause: String(status), retryAfterMs };
-    }
-    const id = res.headers['x-event-id'];
-    if (status === 200 && typeof id === 'string') {
-      accept(events[0] as PlannedEvent, id);
-      return { again: [], cause: '' };
-    }
-    if (clientError) {
-      s.rejected++;
-      return { again: [], cause: '' };
-    }
-    return { again: events, cause: String(status), retryAfterMs };
+    tally.latency(performance.now() - started);
+    return settle(tally, events, batch, { status: res.statusCode, headers: res.headers, text });
   }
 
-  async function one(req: PlannedRequest): Promise<void> {
+  /** Sends a request, at the rate asked for, and its unsettled events again with backoff. */
+  async function send(req: PlannedRequest): Promise<void> {
     if (rate !== undefined && rate > 0) {
       const due = t0 + (sentEvents / rate) * 1000;
       sentEvents += req.events.length;
       const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
     }
     s.sent += req.events.length;
     s.requests++;
+    // from 100 ms, or what the server asked for, at most 2 s
+    const backoff = new Backoff({ retries, initialMs: 100, maxMs: 2_000 });
     let events = req.events;
-    for (let tries = 0; ; tries++) {
+    for (;;) {
       const out = await attempt(req, events);
       if (out.again.length === 0) return;
-      if (tries >= retries) {
-        fail(out.cause, out.again.length);
+      if (backoff.exhausted) {
+        tally.fail(out.cause, out.again.length);
         return;
       }
       s.retried += out.again.length;
-      // exponential backoff from 100 ms, or what the server asked for, at most 2 s
-      const backoff = Math.min(2_000, out.retryAfterMs ?? 100 * 2 ** tries);
-      await new Promise((r) => setTimeout(r, backoff));
+      await backoff.next(out.retryAfterMs);
       events = out.again;
     }
   }
@@ -240,8 +316,8 @@ export async function runLoad({
   try {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        for (let next = take(); next; next = take()) {
-          await one(next.req);
+        for (let next = scheduler.take(); next; next = scheduler.take()) {
+          await send(next.req);
           next.slot.inFlight--;
         }
       }),
@@ -250,28 +326,5 @@ export async function runLoad({
     if (progress) clearInterval(progress);
     await pool.close();
   }
-  s.elapsedMs = Math.round(performance.now() - t0);
-  s.eventsPerSecond = Math.round(s.accepted / Math.max(0.001, s.elapsedMs / 1000));
-  const sorted = Float64Array.from(latencies).sort();
-  s.latencyMs = {
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    max: Math.round((sorted[sorted.length - 1] ?? 0) * 100) / 100,
-  };
-  if (
-    s.accepted === 0 &&
-    s.failed > 0 &&
-    Object.keys(s.failures).every((k) => k.startsWith('E') || k.startsWith('UND_'))
-  ) {
-    throw new GamepipeError(
-      ErrorCodes.apiUnavailable,
-      `the API at ${url} is unreachable (${Object.keys(s.failures).join(', ')})`,
-      {
-        hint: 'start it with `gamepipe serve` (and the stack with `gamepipe up`)',
-        context: { url },
-      },
-    );
-  }
-  return s;
+  return tally.finish(performance.now() - t0);
 }

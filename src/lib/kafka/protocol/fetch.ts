@@ -6,6 +6,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
+import { Backoff } from '../../core/retry.js';
 import {
   KAFKA_ERRORS,
   KafkaConnection,
@@ -277,7 +278,7 @@ export async function readRange(
   async function readLoop(): Promise<void> {
     let offset = startOffset;
     let inFlight = fetchAt(offset);
-    let failures = 0;
+    const backoff = new Backoff({ retries, initialMs: 500, maxMs: 5_000 });
     let progressAt = Date.now();
     while (offset < endOffset) {
       let res: PartitionFetch;
@@ -286,16 +287,15 @@ export async function readRange(
         if (res.error !== 0) throw fetchError(res.error, topic, partition, offset);
       } catch (err) {
         const retriable = err instanceof GamepipeError && err.retriable;
-        if (!retriable || ++failures > retries) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** failures)));
+        if (!retriable || !(await backoff.next())) throw err;
         connection.close();
         connection = await connect().catch((e: unknown) => {
-          throw failures >= retries ? e : err;
+          throw backoff.exhausted ? e : err;
         });
         inFlight = fetchAt(offset);
         continue;
       }
-      failures = 0;
+      backoff.reset();
       txn.add(res.aborted);
       const records = res.records ?? Buffer.alloc(0);
       // find where this response ends from the batch headers alone, and ask for the next part now

@@ -7,6 +7,7 @@
  * kafkajs's admin client.
  */
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
+import { Backoff } from '../../core/retry.js';
 import { partitionLeaders } from '../admin.js';
 import {
   KAFKA_ERRORS,
@@ -203,8 +204,13 @@ export class WireProducer {
       }
       const any = leaders.values().next().value as KafkaConnection;
       // a broker that has just started answers "coordinator loading" for a moment: wait for it
-      const deadline = Date.now() + timeoutMs;
-      for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+      const backoff = new Backoff({
+        retries: Infinity,
+        initialMs: 50,
+        maxMs: 1_000,
+        deadline: Date.now() + timeoutMs,
+      });
+      for (;;) {
         const body = await any.request(
           API_INIT_PRODUCER_ID,
           0,
@@ -218,10 +224,9 @@ export class WireProducer {
           const producerEpoch = r.int16();
           return new WireProducer(topic, leaders, leaderOf.size, producerId, producerEpoch);
         }
-        if (!COORDINATOR_BUSY.has(error) || Date.now() + wait > deadline) {
+        if (!COORDINATOR_BUSY.has(error) || !(await backoff.next())) {
           throw produceError(error, topic);
         }
-        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } catch (err) {
       for (const c of leaders.values()) c.close();
