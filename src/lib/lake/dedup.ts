@@ -10,6 +10,7 @@ export class FingerprintSet {
   private hi: Uint32Array;
   private lo: Uint32Array;
   private mask: number;
+  private readonly fp = new Fingerprint();
   size = 0;
 
   constructor(capacity = 1 << 23) {
@@ -21,7 +22,9 @@ export class FingerprintSet {
 
   /** Adds an id; false when it was there already. */
   add(id: string): boolean {
-    const [h, l] = fingerprint(id);
+    const fp = this.fp.of(id);
+    const h = fp.hi >>> 0;
+    const l = fp.lo >>> 0;
     if (this.size >= (this.mask + 1) * 0.75) this.grow();
     return this.insert(h, h === 0 && l === 0 ? 1 : l);
   }
@@ -50,27 +53,28 @@ export class FingerprintSet {
   }
 }
 
-/** Two independent 32-bit hashes of the id (FNV-1a and a murmur-style mix): 64 bits. */
-function fingerprint(id: string): [number, number] {
-  fingerprintInto(id);
-  return [fpHi >>> 0, fpLo >>> 0];
-}
+/**
+ * Two independent 32-bit hashes of an id (FNV-1a and a murmur-style mix), 64 bits in all, as two
+ * int32 halves. One object per table, reused for every id: nothing is allocated on the hot path.
+ */
+class Fingerprint {
+  hi = 0;
+  lo = 0;
 
-// the last fingerprint, as two int32s: no array to allocate on the hot path
-let fpHi = 0;
-let fpLo = 0;
-
-function fingerprintInto(id: string): void {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c ^ id.length;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
+  /** Sets this to the fingerprint of `id`, and returns it. */
+  of(id: string): this {
+    let a = 0x811c9dc5;
+    let b = 0x9747b28c ^ id.length;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    this.hi = a | 0;
+    this.lo = b | 0;
+    return this;
   }
-  fpHi = a | 0;
-  fpLo = b | 0;
 }
 
 /** What a range's reader does with an event id it reads. */
@@ -97,6 +101,7 @@ export class SharedIdTable {
   private readonly t: Int32Array;
   private readonly dirty: Int32Array;
   private readonly mask: number;
+  private readonly fp = new Fingerprint();
 
   /** A table for `ids` ids at most (≤ 75 % full), at least 8 M slots (96 MiB, touched as used). */
   static forIds(ids: number, ranges: number): SharedIdTable {
@@ -136,9 +141,9 @@ export class SharedIdTable {
 
   /** Keep or drop this occurrence of `id`, read in order within range number `range`. */
   claim(id: string, range: number): Claim {
-    fingerprintInto(id);
-    const h = fpHi | 1; // neither half zero: zero marks an empty or unfinished slot
-    const l = fpLo | 1;
+    const fp = this.fp.of(id);
+    const h = fp.hi | 1; // neither half zero: zero marks an empty or unfinished slot
+    const l = fp.lo | 1;
     const t = this.t;
     let i: number;
     for (;;) {
@@ -165,8 +170,8 @@ export class SharedIdTable {
 
   /** The lowest-numbered range that has `id`, once every range was read; -1 when unknown. */
   ownerOf(id: string): number {
-    fingerprintInto(id);
-    const i = this.find(fpHi | 1, fpLo | 1);
+    const fp = this.fp.of(id);
+    const i = this.find(fp.hi | 1, fp.lo | 1);
     return i < 0 ? -1 : Atomics.load(this.t, i + 2);
   }
 

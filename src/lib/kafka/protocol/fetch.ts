@@ -82,20 +82,29 @@ function parseFetchResponse(body: Buffer): PartitionFetch {
   return { error, highWatermark, aborted, records };
 }
 
-/** The position after a varint starting at `pos`, and its zigzag-decoded value. */
-let varintEnd = 0;
-function varint(buf: Buffer, pos: number): number {
-  let raw = 0;
-  let scale = 1;
-  let b: number;
-  do {
-    b = buf[pos++] as number;
-    raw += (b & 0x7f) * scale;
-    scale *= 128;
-  } while (b & 0x80);
-  varintEnd = pos;
-  // zigzag, in float arithmetic so 64-bit varlongs below 2⁵³ stay exact
-  return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+/** Reads a record's fields forward from `pos`: zigzag varints, and skips. */
+class RecordCursor {
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+  ) {}
+
+  /** The zigzag varint at `pos`; `pos` moves past it. */
+  varint(): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    let raw = 0;
+    let scale = 1;
+    let b: number;
+    do {
+      b = buf[pos++] as number;
+      raw += (b & 0x7f) * scale;
+      scale *= 128;
+    } while (b & 0x80);
+    this.pos = pos;
+    // zigzag, in float arithmetic so 64-bit varlongs below 2⁵³ stay exact
+    return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+  }
 }
 
 /**
@@ -145,12 +154,12 @@ export function walkRecords(
     }
     if (transactional && txn.isAborted(producerId)) continue;
     let records = buf;
-    let p = batchStart + 61;
+    let start = batchStart + 61;
     let end = batchEnd;
     const codec = attributes & 0x07;
     if (codec === 1) {
-      records = gunzipSync(buf.subarray(p, end));
-      p = 0;
+      records = gunzipSync(buf.subarray(start, end));
+      start = 0;
       end = records.length;
     } else if (codec !== 0) {
       const name = ['none', 'gzip', 'snappy', 'lz4', 'zstd'][codec] ?? `codec ${codec}`;
@@ -160,19 +169,21 @@ export function walkRecords(
         { hint: 'set compression.type=none (or gzip) on the topic or the producer' },
       );
     }
-    for (let i = 0; i < count && p < end; i++) {
-      const length = varint(records, p);
-      const recordEnd = varintEnd + length;
-      p = varintEnd + 1; // attributes
-      const tsDelta = varint(records, p);
-      const offset = baseOffset + varint(records, varintEnd);
-      const keyLength = varint(records, varintEnd);
-      const keyStart = keyLength < 0 ? -1 : varintEnd;
-      const keyEnd = keyLength < 0 ? -1 : varintEnd + keyLength;
-      const valueLength = varint(records, keyLength < 0 ? varintEnd : keyEnd);
-      const valueStart = valueLength < 0 ? -1 : varintEnd;
-      const valueEnd = valueLength < 0 ? -1 : varintEnd + valueLength;
-      p = recordEnd;
+    const at = new RecordCursor(records, start);
+    for (let i = 0; i < count && at.pos < end; i++) {
+      const length = at.varint();
+      const recordEnd = at.pos + length;
+      at.pos += 1; // attributes
+      const tsDelta = at.varint();
+      const offset = baseOffset + at.varint();
+      const keyLength = at.varint();
+      const keyStart = keyLength < 0 ? -1 : at.pos;
+      const keyEnd = keyLength < 0 ? -1 : at.pos + keyLength;
+      if (keyLength > 0) at.pos = keyEnd;
+      const valueLength = at.varint();
+      const valueStart = valueLength < 0 ? -1 : at.pos;
+      const valueEnd = valueLength < 0 ? -1 : at.pos + valueLength;
+      at.pos = recordEnd;
       if (offset < from) continue;
       if (offset >= to) return to;
       visit(
