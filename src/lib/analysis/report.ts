@@ -295,6 +295,77 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
   };
 }
 
+/** A date's events by type and by provider (in the orders `types` and `provs`). */
+interface DayCounts {
+  date: string;
+  total: number;
+  byType: number[];
+  byProvider: number[];
+}
+
+/** Each date's counts, zero-filled, with the types and providers that occur (in report order). */
+function dailyCounts(
+  lake: Lake,
+  providers: readonly string[],
+): { types: string[]; provs: string[]; days: DayCounts[] } {
+  const t = withProviders(lake.table, providers);
+  const types = counts(t, 'event_type').map((r) => r.k);
+  const present = new Set(counts(t, 'provider').map((r) => r.k));
+  const provs = [...providers, OTHER].filter((p) => present.has(p));
+  const cells = (column: 'event_type' | 'provider'): Map<string, number> =>
+    new Map(
+      (t.groupby('date', column).count({ as: 'n' }).objects() as Array<Record<string, string>>).map(
+        (r) => [`${r.date}\u0000${r[column]}`, Number(r.n)],
+      ),
+    );
+  const typeCells = cells('event_type');
+  const provCells = cells('provider');
+  const days = lake.dates.map((date) => {
+    const byType = types.map((e) => typeCells.get(`${date}\u0000${e}`) ?? 0);
+    const byProvider = provs.map((p) => provCells.get(`${date}\u0000${p}`) ?? 0);
+    return { date, total: byType.reduce((s, v) => s + v, 0), byType, byProvider };
+  });
+  return { types, provs, days };
+}
+
+type MixTest = ReturnType<typeof chiSquareAgainst> & { distance: number; flagged: boolean };
+
+/**
+ * Day i against the days before it: the change from the day before, and each mix tested against
+ * the pooled earlier days that had events (none for the first such day or an empty day).
+ */
+function dayAgainstBefore(
+  days: DayCounts[],
+  i: number,
+  threshold: number,
+  alpha: number,
+): {
+  change: number | null;
+  typeTest: MixTest | null;
+  providerTest: MixTest | null;
+  drift: boolean;
+  why: string;
+} {
+  const d = days[i] as DayCounts;
+  const prev = days.slice(0, i).filter((p) => p.total > 0);
+  const before = days[i - 1];
+  const change = before && before.total > 0 ? (d.total - before.total) / before.total : null;
+  if (prev.length === 0 || d.total === 0)
+    return { change, typeTest: null, providerTest: null, drift: false, why: '' };
+  const test = (k: 'byType' | 'byProvider'): MixTest => {
+    const ref = d[k].map((_, j) => prev.reduce((s, p) => s + (p[k][j] as number), 0));
+    const chi = chiSquareAgainst(d[k], ref);
+    const distance = mixDistance(d[k], ref);
+    return { ...chi, distance, flagged: chi.pValue < alpha && distance >= threshold };
+  };
+  const typeTest = test('byType');
+  const providerTest = test('byProvider');
+  const why = [typeTest.flagged ? 'event mix' : '', providerTest.flagged ? 'provider mix' : '']
+    .filter(Boolean)
+    .join(' + ');
+  return { change, typeTest, providerTest, drift: typeTest.flagged || providerTest.flagged, why };
+}
+
 /**
  * Per day: events by type and provider shares, the change from the day before, and a drift flag
  * where a mix moved: a chi-square test of the day against the pooled previous days (p < alpha)
@@ -307,64 +378,8 @@ function dailyReport(
   threshold: number,
   alpha: number,
 ): Report {
-  const t = withProviders(lake.table, providers);
-  const types = counts(t, 'event_type').map((r) => r.k);
-  const present = new Set(counts(t, 'provider').map((r) => r.k));
-  const provs = [...providers, OTHER].filter((p) => present.has(p));
-  const typeCells = new Map(
-    (
-      t.groupby('date', 'event_type').count({ as: 'n' }).objects() as Array<{
-        date: string;
-        event_type: string;
-        n: number;
-      }>
-    ).map((r) => [`${r.date}\u0000${r.event_type}`, r.n]),
-  );
-  const provCells = new Map(
-    (
-      t.groupby('date', 'provider').count({ as: 'n' }).objects() as Array<{
-        date: string;
-        provider: string;
-        n: number;
-      }>
-    ).map((r) => [`${r.date}\u0000${r.provider}`, r.n]),
-  );
-  const days = lake.dates.map((date) => {
-    const byType = types.map((e) => typeCells.get(`${date}\u0000${e}`) ?? 0);
-    const byProvider = provs.map((p) => provCells.get(`${date}\u0000${p}`) ?? 0);
-    return { date, total: byType.reduce((s, v) => s + v, 0), byType, byProvider };
-  });
-  const out = days.map((d, i) => {
-    const prev = days.slice(0, i).filter((p) => p.total > 0);
-    const before = days[i - 1];
-    const change = before && before.total > 0 ? (d.total - before.total) / before.total : null;
-    if (prev.length === 0 || d.total === 0)
-      return { ...d, change, typeTest: null, providerTest: null, drift: false, why: '' };
-    const pool = (k: 'byType' | 'byProvider'): number[] =>
-      d[k].map((_, j) => prev.reduce((s, p) => s + (p[k][j] as number), 0));
-    const test = (k: 'byType' | 'byProvider') => {
-      const ref = pool(k);
-      const chi = chiSquareAgainst(d[k], ref);
-      return {
-        ...chi,
-        distance: mixDistance(d[k], ref),
-        flagged: chi.pValue < alpha && mixDistance(d[k], ref) >= threshold,
-      };
-    };
-    const typeTest = test('byType');
-    const providerTest = test('byProvider');
-    const why = [typeTest.flagged ? 'event mix' : '', providerTest.flagged ? 'provider mix' : '']
-      .filter(Boolean)
-      .join(' + ');
-    return {
-      ...d,
-      change,
-      typeTest,
-      providerTest,
-      drift: typeTest.flagged || providerTest.flagged,
-      why,
-    };
-  });
+  const { types, provs, days } = dailyCounts(lake, providers);
+  const out = days.map((d, i) => ({ ...d, ...dayAgainstBefore(days, i, threshold, alpha) }));
   const drift = out.some((d) => d.drift);
   return {
     name: 'daily',

@@ -81,6 +81,68 @@ function readiness(
   };
 }
 
+/** The URL's and headers' size limits, then the route and its methods: an HttpError if not. */
+function checkRequest(req: IncomingMessage, url: string, m: Matched): void {
+  if (url.length > MAX_URL_CHARS) {
+    throw new HttpError(
+      414,
+      ErrorCodes.urlTooLong,
+      `the URL is longer than ${MAX_URL_CHARS} characters`,
+      CLOSE,
+    );
+  }
+  if (headerBytes(req) > MAX_HEADER_BYTES) {
+    throw new HttpError(
+      431,
+      ErrorCodes.headersTooLarge,
+      `the request headers are larger than ${MAX_HEADER_BYTES} bytes`,
+      CLOSE,
+    );
+  }
+  if (m.route === 'unknown') {
+    throw new HttpError(
+      404,
+      ErrorCodes.routeNotFound,
+      'no such route; the API has /purchase/<item>, /join_a_guild and /events',
+    );
+  }
+  const method = req.method ?? 'GET';
+  if (!m.methods.includes(method)) {
+    throw new HttpError(
+      405,
+      ErrorCodes.methodNotAllowed,
+      `${method} is not allowed here; use ${m.methods.join(' or ')}`,
+      { allow: m.methods.join(', ') },
+    );
+  }
+}
+
+/** The operator's routes (health, readiness, metrics), open without a token; else undefined. */
+async function serviceRoute(
+  ctx: RouteContext,
+  route: Route,
+  res: ServerResponse,
+): Promise<number | undefined> {
+  switch (route) {
+    case 'healthz':
+      return ctx.out.text(res, 200, 'ok\n');
+    case 'readyz': {
+      const r = await ctx.ready();
+      return ctx.out.json(res, r.ok ? 200 : 503, {
+        status: r.ok ? 'ready' : 'not ready',
+        version: VERSION,
+        detail: r.detail,
+      });
+    }
+    case 'metrics':
+      return ctx.out.text(res, 200, ctx.metrics.render(), {
+        'content-type': 'text/plain; version=0.0.4',
+      });
+    default:
+      return undefined;
+  }
+}
+
 /** Routes one request: limits, route and method, auth, then the handler; the status it got. */
 async function handle(
   ctx: RouteContext,
@@ -90,68 +152,12 @@ async function handle(
 ): Promise<{ status: number; route: Route }> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const pathname = q === -1 ? url : url.slice(0, q);
   let m: Matched = { route: 'unknown', methods: [] };
   try {
-    m = match(pathname);
-    if (url.length > MAX_URL_CHARS) {
-      throw new HttpError(
-        414,
-        ErrorCodes.urlTooLong,
-        `the URL is longer than ${MAX_URL_CHARS} characters`,
-        CLOSE,
-      );
-    }
-    if (headerBytes(req) > MAX_HEADER_BYTES) {
-      throw new HttpError(
-        431,
-        ErrorCodes.headersTooLarge,
-        `the request headers are larger than ${MAX_HEADER_BYTES} bytes`,
-        CLOSE,
-      );
-    }
-    if (m.route === 'unknown') {
-      throw new HttpError(
-        404,
-        ErrorCodes.routeNotFound,
-        'no such route; the API has /purchase/<item>, /join_a_guild and /events',
-      );
-    }
-    const method = req.method ?? 'GET';
-    if (!m.methods.includes(method)) {
-      throw new HttpError(
-        405,
-        ErrorCodes.methodNotAllowed,
-        `${method} is not allowed here; use ${m.methods.join(' or ')}`,
-        {
-          allow: m.methods.join(', '),
-        },
-      );
-    }
-    switch (m.route) {
-      case 'healthz':
-        return { status: ctx.out.text(res, 200, 'ok\n'), route: m.route };
-      case 'readyz': {
-        const r = await ctx.ready();
-        return {
-          status: ctx.out.json(res, r.ok ? 200 : 503, {
-            status: r.ok ? 'ready' : 'not ready',
-            version: VERSION,
-            detail: r.detail,
-          }),
-          route: m.route,
-        };
-      }
-      case 'metrics':
-        return {
-          status: ctx.out.text(res, 200, ctx.metrics.render(), {
-            'content-type': 'text/plain; version=0.0.4',
-          }),
-          route: m.route,
-        };
-      default:
-        break;
-    }
+    m = match(q === -1 ? url : url.slice(0, q));
+    checkRequest(req, url, m);
+    const served = await serviceRoute(ctx, m.route, res);
+    if (served !== undefined) return { status: served, route: m.route };
     if (ctx.token !== undefined && !tokenMatches(req.headers.authorization, ctx.token)) {
       throw new HttpError(401, ErrorCodes.unauthorized, 'a valid bearer token is required', {
         'www-authenticate': 'Bearer',
@@ -175,37 +181,15 @@ async function handle(
 }
 
 /**
- * Starts the game API: purchases and guild joins become events on Kafka; a 2xx is sent only after
- * Kafka acknowledged the event (acks=all).
+ * The HTTP server: each request routed and handled, then counted and logged; parser errors and
+ * CONNECT answered (not dropped) and counted too.
  */
-export async function startApi({
-  brokers,
-  topic,
-  host = '127.0.0.1',
-  port = 5000,
-  token,
-  requestTimeoutMs = 10_000,
-  ackTimeoutMs = 5_000,
-  lingerMs = 0,
-  accessLog,
-}: ApiOptions): Promise<RunningApi> {
-  const metrics = new ApiMetrics();
-  const producer = new EventProducer({
-    brokers,
-    topic,
-    ackTimeoutMs,
-    lingerMs,
-    onAck: (ms) => metrics.produceLatency.observe(ms / 1000),
-  });
-  producer.connect().catch(() => undefined); // first request retries; readyz tells
-  const out = new Responder();
-  const ctx: RouteContext = {
-    out,
-    routes: new EventRoutes(producer, metrics, out),
-    metrics,
-    token,
-    ready: readiness(brokers, producer, () => out.closing),
-  };
+function createApiServer(
+  ctx: RouteContext,
+  requestTimeoutMs: number,
+  accessLog: ApiOptions['accessLog'],
+): Server {
+  const { metrics } = ctx;
   const connections = new ConnectionTracker();
 
   /** Counts a request and writes its access-log line. */
@@ -264,6 +248,42 @@ export async function startApi({
     );
   });
 
+  return server;
+}
+
+/**
+ * Starts the game API: purchases and guild joins become events on Kafka; a 2xx is sent only after
+ * Kafka acknowledged the event (acks=all).
+ */
+export async function startApi({
+  brokers,
+  topic,
+  host = '127.0.0.1',
+  port = 5000,
+  token,
+  requestTimeoutMs = 10_000,
+  ackTimeoutMs = 5_000,
+  lingerMs = 0,
+  accessLog,
+}: ApiOptions): Promise<RunningApi> {
+  const metrics = new ApiMetrics();
+  const producer = new EventProducer({
+    brokers,
+    topic,
+    ackTimeoutMs,
+    lingerMs,
+    onAck: (ms) => metrics.produceLatency.observe(ms / 1000),
+  });
+  producer.connect().catch(() => undefined); // first request retries; readyz tells
+  const out = new Responder();
+  const ctx: RouteContext = {
+    out,
+    routes: new EventRoutes(producer, metrics, out),
+    metrics,
+    token,
+    ready: readiness(brokers, producer, () => out.closing),
+  };
+  const server = createApiServer(ctx, requestTimeoutMs, accessLog);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -397,96 +397,116 @@ export async function startLocal(
     hadoop: versionFromClasspath(hadoopCp, 'hadoop-hdfs'),
   };
   if (missing.length === 0) return result;
-
-  for (const c of missing) {
-    for (const port of componentPorts(config, c)) {
-      if (await portInUse(port)) {
-        throw new GamepipeError(
-          ErrorCodes.stackStart,
-          `cannot start ${c}: port ${port} on 127.0.0.1 is taken by another process`,
-          {
-            hint: 'stop that process, or move gamepipe to other ports (see docs/configuration.md)',
-            context: { component: c, port },
-          },
-        );
-      }
-    }
-  }
+  for (const c of missing) await assertPortsFree(config, c);
   mkdirSync(paths.logs, { recursive: true });
-
   if (missing.includes('kafka')) {
-    const props = writeKafkaConfig(config, paths);
-    if (!existsSync(join(paths.kafkaData, 'meta.properties'))) {
-      onProgress('formatting Kafka storage (KRaft)');
-      mkdirSync(paths.kafkaData, { recursive: true });
-      const clusterId = randomBytes(16).toString('base64url');
-      await runJavaOnce(
-        [
-          '-cp',
-          kafkaCp,
-          'kafka.tools.StorageTool',
-          'format',
-          '-t',
-          clusterId,
-          '-c',
-          props,
-          '--standalone',
-          '-g',
-        ],
-        'formatting Kafka storage',
-        join(paths.logs, 'kafka-format.out'),
-      );
-    }
-    onProgress('starting Kafka');
-    spawnJava(paths, 'kafka', [
-      '-Xms256m',
-      '-Xmx768m',
-      '-XX:+UseG1GC',
-      `-Dlog4j2.configurationFile=${join(paths.kafkaConf, 'log4j2.properties')}`,
-      `-Dkafka.logs.dir=${paths.logs}`,
-      '-cp',
-      kafkaCp,
-      MAIN_CLASS.kafka,
-      props,
-    ]);
+    await startKafka(config, paths, kafkaCp, onProgress);
     result.started.push('kafka');
   }
-
-  if (missing.includes('namenode') || missing.includes('datanode')) {
-    writeHdfsConfig(config, paths);
-    const cp = `${paths.hdfsConf}:${hadoopCp}`;
-    const common = (c: Component): string[] => [
-      '-Xms128m',
-      '-Xmx512m',
-      `-Dhadoop.log.dir=${paths.logs}`,
-      `-Dhadoop.log.file=${c}.log`,
-      `-Dhadoop.home.dir=${join(paths.home, 'hdfs')}`,
-      `-Dhadoop.tmp.dir=${join(paths.home, 'hdfs', 'tmp')}`,
-      '-Djava.net.preferIPv4Stack=true',
-      '-cp',
-      cp,
-    ];
-    if (missing.includes('namenode')) {
-      if (!existsSync(join(paths.hdfsName, 'current', 'VERSION'))) {
-        onProgress('formatting the HDFS NameNode');
-        await runJavaOnce(
-          [...common('namenode'), MAIN_CLASS.namenode, '-format', '-force', '-nonInteractive'],
-          'formatting the NameNode',
-          join(paths.logs, 'namenode-format.out'),
-        );
-      }
-      onProgress('starting the HDFS NameNode');
-      spawnJava(paths, 'namenode', [...common('namenode'), MAIN_CLASS.namenode]);
-      result.started.push('namenode');
-    }
-    if (missing.includes('datanode')) {
-      onProgress('starting the HDFS DataNode');
-      mkdirSync(paths.hdfsData, { recursive: true });
-      spawnJava(paths, 'datanode', [...common('datanode'), MAIN_CLASS.datanode]);
-      result.started.push('datanode');
-    }
+  const hdfs = missing.filter((c) => c === 'namenode' || c === 'datanode');
+  if (hdfs.length > 0) {
+    await startHdfs(config, paths, hadoopCp, hdfs, onProgress);
+    result.started.push(...hdfs);
   }
   return result;
+}
+
+async function assertPortsFree(config: Config, c: Component): Promise<void> {
+  for (const port of componentPorts(config, c)) {
+    if (await portInUse(port)) {
+      throw new GamepipeError(
+        ErrorCodes.stackStart,
+        `cannot start ${c}: port ${port} on 127.0.0.1 is taken by another process`,
+        {
+          hint: 'stop that process, or move gamepipe to other ports (see docs/configuration.md)',
+          context: { component: c, port },
+        },
+      );
+    }
+  }
+}
+
+/** Writes Kafka's config, formats its storage (KRaft) on first use, and spawns the broker. */
+async function startKafka(
+  config: Config,
+  paths: StackPaths,
+  kafkaCp: string,
+  onProgress: (message: string) => void,
+): Promise<void> {
+  const props = writeKafkaConfig(config, paths);
+  if (!existsSync(join(paths.kafkaData, 'meta.properties'))) {
+    onProgress('formatting Kafka storage (KRaft)');
+    mkdirSync(paths.kafkaData, { recursive: true });
+    const clusterId = randomBytes(16).toString('base64url');
+    await runJavaOnce(
+      [
+        '-cp',
+        kafkaCp,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        props,
+        '--standalone',
+        '-g',
+      ],
+      'formatting Kafka storage',
+      join(paths.logs, 'kafka-format.out'),
+    );
+  }
+  onProgress('starting Kafka');
+  spawnJava(paths, 'kafka', [
+    '-Xms256m',
+    '-Xmx768m',
+    '-XX:+UseG1GC',
+    `-Dlog4j2.configurationFile=${join(paths.kafkaConf, 'log4j2.properties')}`,
+    `-Dkafka.logs.dir=${paths.logs}`,
+    '-cp',
+    kafkaCp,
+    MAIN_CLASS.kafka,
+    props,
+  ]);
+}
+
+/** Writes HDFS's config and spawns the NameNode (formatted on first use) and DataNode asked. */
+async function startHdfs(
+  config: Config,
+  paths: StackPaths,
+  hadoopCp: string,
+  which: Component[],
+  onProgress: (message: string) => void,
+): Promise<void> {
+  writeHdfsConfig(config, paths);
+  const cp = `${paths.hdfsConf}:${hadoopCp}`;
+  const common = (c: Component): string[] => [
+    '-Xms128m',
+    '-Xmx512m',
+    `-Dhadoop.log.dir=${paths.logs}`,
+    `-Dhadoop.log.file=${c}.log`,
+    `-Dhadoop.home.dir=${join(paths.home, 'hdfs')}`,
+    `-Dhadoop.tmp.dir=${join(paths.home, 'hdfs', 'tmp')}`,
+    '-Djava.net.preferIPv4Stack=true',
+    '-cp',
+    cp,
+  ];
+  if (which.includes('namenode')) {
+    if (!existsSync(join(paths.hdfsName, 'current', 'VERSION'))) {
+      onProgress('formatting the HDFS NameNode');
+      await runJavaOnce(
+        [...common('namenode'), MAIN_CLASS.namenode, '-format', '-force', '-nonInteractive'],
+        'formatting the NameNode',
+        join(paths.logs, 'namenode-format.out'),
+      );
+    }
+    onProgress('starting the HDFS NameNode');
+    spawnJava(paths, 'namenode', [...common('namenode'), MAIN_CLASS.namenode]);
+  }
+  if (which.includes('datanode')) {
+    onProgress('starting the HDFS DataNode');
+    mkdirSync(paths.hdfsData, { recursive: true });
+    spawnJava(paths, 'datanode', [...common('datanode'), MAIN_CLASS.datanode]);
+  }
 }
 
 /** Throws a start error with the tail of its log when a started process has died. */
