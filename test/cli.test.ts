@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { commandAction, createProgram, main } from '../src/cli.js';
 import { parseCount, parseDuration, parseHttpUrl, parseNumber } from '../src/lib/core/options.js';
 import { spinner } from '../src/lib/core/render.js';
-import { runCli, uniqueName } from './helpers.js';
+import { daysAgo, runCli, uniqueName } from './helpers.js';
 
 async function parse(argv: string[]): Promise<{ command: string; opts: Record<string, unknown> }> {
   let seen: { command: string; opts: Record<string, unknown> } | undefined;
@@ -218,7 +218,7 @@ describe('cli: one option parser; a bad value is a usage error (exit 2) naming t
       [['generate', '10', '--url', 'ftp://example.com/'], /--url must be an http/],
       [['extract', '--date', '2026-02-30', '--threads', '64'], /GP_BAD_DATE/],
       [
-        ['extract', '--date', '2026-11-20', '--threads', '64'],
+        ['extract', '--date', daysAgo(12), '--threads', '64'],
         /--threads must be a whole number from 1 to 32/,
       ],
       [['extract', '--date', '1969-12-31'], /GP_BAD_DATE: 1969-12-31 is before 1970-01-01/],

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type Config } from '../src/lib/core/config.js';
+import type { AllowedHeaders, EventKind, GameEvent } from '../src/lib/events/event.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'gamepipe.js');
@@ -239,4 +240,42 @@ export async function lakeEventIds(
     }
     return out;
   });
+}
+
+/**
+ * An event as docs/events.md lists its fields, for tests and benches to put in a topic: a fixture
+ * spelled out here, not the API's serializer (the API's output is tested against this list).
+ */
+export function makeEvent({
+  kind,
+  item,
+  headers,
+  metadata = {},
+  now = new Date(),
+  eventId = randomUUID(),
+}: {
+  kind: EventKind;
+  item?: string;
+  headers: AllowedHeaders;
+  metadata?: Record<string, unknown>;
+  now?: Date;
+  eventId?: string;
+}): GameEvent {
+  const event: Record<string, unknown> = {
+    event_type: kind === 'purchase' ? `${item ?? ''} purchased` : 'join_guild',
+    Host: headers.Host ?? '',
+    event_id: eventId,
+    timestamp: now.toISOString(),
+    schema_version: 1,
+  };
+  if (headers['User-Agent'] !== undefined) event['User-Agent'] = headers['User-Agent'];
+  if (headers.Accept !== undefined) event.Accept = headers.Accept;
+  if (kind === 'purchase') event.item = item;
+  for (const key in metadata) event[key] = metadata[key];
+  return event as unknown as GameEvent;
+}
+
+/** The UTC date `n` days before today, YYYY-MM-DD: test days that are past on any clock. */
+export function daysAgo(n: number): string {
+  return new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 }

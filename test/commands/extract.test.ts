@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { buildEvent, type EventKind } from '../../src/lib/events/event.js';
+import type { EventKind } from '../../src/lib/events/event.js';
 import { manifestPath, outputDir, type Manifest } from '../../src/lib/lake/layout.js';
 import { readColumns } from '../../src/lib/lake/reader.js';
 import { WebHdfs, withHdfs } from '../../src/lib/hdfs/webhdfs.js';
@@ -18,10 +18,12 @@ import {
   stackConfig,
   uniqueName,
   lakeEventIds,
+  makeEvent,
+  daysAgo,
 } from '../helpers.js';
 
 const config = stackConfig();
-const DAYS = ['2026-11-20', '2026-11-21', '2026-11-22'];
+const DAYS = [daysAgo(12), daysAgo(11), daysAgo(10)];
 const PROVIDERS = ['comcast', 'att', 'google', 'frontier', 'cox', 'earthlink'];
 const ITEMS = ['sword', 'shield', 'helmet', 'knife', 'gauntlet'];
 
@@ -41,7 +43,7 @@ function dayOfEvents(day: string, n: number, seed: number): Planted[] {
     const ts = start + Math.floor(((i + 0.5) / n) * 86_400_000);
     const kind: EventKind = (i + seed) % 4 === 0 ? 'join_guild' : 'purchase';
     const host = `user${(i % 99) + 1}.${PROVIDERS[(i + seed) % 6]}.com`;
-    const e = buildEvent({
+    const e = makeEvent({
       kind,
       item: kind === 'purchase' ? ITEMS[(i * 7 + seed) % 5] : undefined,
       headers: { Host: host, 'User-Agent': 'test', Accept: '*/*' },
@@ -196,7 +198,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
   });
 
   it('garbage records land in _rejected with their reasons; good ones of the day land; duplicates are kept once', async () => {
-    const day = '2026-11-23';
+    const day = daysAgo(9);
     const t = Date.parse(`${day}T12:00:00Z`);
     const good = dayOfEvents(day, 20, 5);
     const dup = good[3] as Planted;
@@ -205,23 +207,20 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
       [Buffer.from([0xff, 0xfe, 0x00, 0x01]), 'not valid UTF-8'],
       ['[1,2,3]', 'not a JSON object'],
       [
-        '{"event_type":"dance","event_id":"x","timestamp":"2026-11-23T12:00:00Z"}',
+        `{"event_type":"dance","event_id":"x","timestamp":"${day}T12:00:00Z"}`,
         'unknown event_type',
       ],
-      [
-        '{"event_type":"join_guild","timestamp":"2026-11-23T12:00:00Z"}',
-        'missing or invalid event_id',
-      ],
+      [`{"event_type":"join_guild","timestamp":"${day}T12:00:00Z"}`, 'missing or invalid event_id'],
       [
         '{"event_type":"knife purchased","event_id":"y","timestamp":"yesterday"}',
         'missing or invalid timestamp',
       ],
       [
-        '{"event_type":"knife purchased","event_id":"z","timestamp":"2026-11-23T12:00:00Z","Host":"user1.att.com","price":"free"}',
+        `{"event_type":"knife purchased","event_id":"z","timestamp":"${day}T12:00:00Z","Host":"user1.att.com","price":"free"}`,
         'price must be',
       ],
       [
-        '{"event_type":"join_guild","event_id":"w","timestamp":"2026-11-23T12:00:00Z","Host":42}',
+        `{"event_type":"join_guild","event_id":"w","timestamp":"${day}T12:00:00Z","Host":42}`,
         'Host must be a string',
       ],
     ];
@@ -232,7 +231,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     ]);
     const res = await extract(day);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stderr, /warning: 8 record\(s\) of 2026-11-23 are not valid events/);
+    assert.match(res.stderr, new RegExp(`warning: 8 record\\(s\\) of ${day} are not valid events`));
     const r = JSON.parse(res.stdout) as {
       rejected: number;
       duplicates: number;
@@ -331,7 +330,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
 
   it('an id in two partitions is kept once, in the lower partition, whatever order the threads read them in', async () => {
     const { partitionForKey } = await import('../../src/lib/kafka/partitioner.js');
-    const day = '2026-11-25';
+    const day = daysAgo(7);
     const t = Date.parse(`${day}T09:00:00Z`);
     const events = dayOfEvents(day, 40, 7);
     const twin = events[5] as Planted;
@@ -381,10 +380,11 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
   });
 
   it('an empty day writes an empty, complete manifest and says so', async () => {
-    const res = await runCli(['extract', '--date', '2026-11-10', '--topic', topic, '--base', base]);
+    const empty = daysAgo(22);
+    const res = await runCli(['extract', '--date', empty, '--topic', topic, '--base', base]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /no events on 2026-11-10: an empty, complete manifest was written/);
-    const m = await manifest(base, '2026-11-10');
+    assert.match(res.stdout, new RegExp(`no events on ${empty}: an empty, complete manifest`));
+    const m = await manifest(base, empty);
     assert.equal(m?.records, 0);
     assert.deepEqual(m?.outputs.purchases, { rows: 0, files: [] });
   });
@@ -545,7 +545,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
   this.timeout(600_000);
   let topic: string;
   let base: string;
-  const day = '2026-11-20';
+  const day = daysAgo(12);
   const events = dayOfEvents(day, 400, 3);
   const cmd = (date: string, ...extra: string[]): string[] => [
     'extract',
@@ -670,7 +670,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
   });
 
   it('records that are not valid are rejected with the reasons the API would give', async () => {
-    const date = '2026-11-21';
+    const date = daysAgo(11);
     const t = Date.parse(`${date}T10:00:00Z`);
     const ok = dayOfEvents(date, 5, 1);
     const base0 = JSON.parse(ok[0]?.value ?? '{}') as Record<string, unknown>;
@@ -678,7 +678,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
       JSON.stringify({ ...base0, ...patch, event_id: id });
     const bad: Array<[string | Buffer, string]> = [
       [variant({ timestamp: '2026-02-30T00:00:00Z' }, 'bad-1'), 'missing or invalid timestamp'],
-      [variant({ timestamp: '2026-11-21T24:00:00Z' }, 'bad-2'), 'missing or invalid timestamp'],
+      [variant({ timestamp: `${date}T24:00:00Z` }, 'bad-2'), 'missing or invalid timestamp'],
       [variant({ Host: 'x'.repeat(500_000) }, 'bad-3'), 'Host is longer than 255'],
       [variant({ Host: 'us\u00e9r1.att.com' }, 'bad-4'), 'Host must be a host name'],
       [
@@ -735,11 +735,11 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
 
   it('a day split into parts (> 250,000 records in a partition) reruns byte-identical, whatever the thread count', async () => {
     const big = await createTimeTopic('gp-split', 1);
-    const date = '2026-11-22';
+    const date = daysAgo(10);
     const start = Date.parse(`${date}T00:00:00Z`);
     const n = 260_000;
     const records = Array.from({ length: n }, (_, i) => {
-      const e = buildEvent({
+      const e = makeEvent({
         kind: i % 4 === 0 ? 'join_guild' : 'purchase',
         item: i % 4 === 0 ? undefined : ITEMS[i % 5],
         headers: { Host: `user${(i % 99) + 1}.${PROVIDERS[i % 6]}.com`, 'User-Agent': 'test' },

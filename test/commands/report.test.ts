@@ -3,14 +3,23 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { buildEvent, type EventKind } from '../../src/lib/events/event.js';
+import type { EventKind } from '../../src/lib/events/event.js';
 import { prng } from '../../src/lib/traffic/generator.js';
 import { outputDir } from '../../src/lib/lake/layout.js';
 import { WebHdfs } from '../../src/lib/hdfs/webhdfs.js';
-import { createTimeTopic, produceRaw, ROOT, runCli, stackConfig, uniqueName } from '../helpers.js';
+import {
+  createTimeTopic,
+  makeEvent,
+  produceRaw,
+  ROOT,
+  runCli,
+  stackConfig,
+  uniqueName,
+  daysAgo,
+} from '../helpers.js';
 
 const config = stackConfig();
-const DAYS = ['2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04'];
+const DAYS = [daysAgo(40), daysAgo(39), daysAgo(38), daysAgo(37)];
 const PROVIDERS = ['comcast', 'att', 'google', 'frontier', 'cox', 'earthlink'];
 const ITEMS = ['sword', 'shield', 'helmet', 'knife', 'gauntlet'];
 const PRICE: Record<string, number> = {
@@ -110,7 +119,7 @@ describe('report: the business questions from the lake (real stack)', function (
         const metadata: Record<string, unknown> = {};
         if (p.price !== undefined) metadata.price = p.price;
         if (p.quantity !== undefined) metadata.quantity = p.quantity;
-        const e = buildEvent({
+        const e = makeEvent({
           kind,
           item: p.item,
           headers: { Host: p.host, Accept: '*/*' },
@@ -319,12 +328,13 @@ describe('report: the business questions from the lake (real stack)', function (
     ]);
     assert.equal(empty.code, 1);
     assert.match(empty.stderr, /^gamepipe: error GP_NO_DATA: the lake at .* has no complete dates/);
-    const missing = await report('events', '--date', '2026-09-30');
+    const before = daysAgo(41);
+    const missing = await report('events', '--date', before);
     assert.equal(missing.code, 1);
     assert.match(
       missing.stderr,
       new RegExp(
-        `^gamepipe: error GP_NO_DATA: no data for 2026-09-30; dates in the lake: ${DAYS.join(', ')}`,
+        `^gamepipe: error GP_NO_DATA: no data for ${before}; dates in the lake: ${DAYS.join(', ')}`,
       ),
     );
     const bad = await report('hosts', '--providers', 'comcast,at&t');

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 
 /**
@@ -223,46 +222,10 @@ export function allowedHeaders(
   return out;
 }
 
-export interface BuildEventOptions {
-  kind: EventKind;
-  item?: string;
-  headers: AllowedHeaders;
-  metadata?: Record<string, unknown>;
-  now?: Date;
-  /** `now` as ISO 8601, when the caller already has it (a batch shares one). */
-  timestamp?: string;
-  eventId?: string;
-}
-
-/** A complete event, ready for Kafka. */
-export function buildEvent({
-  kind,
-  item,
-  headers,
-  metadata = {},
-  now,
-  timestamp,
-  eventId,
-}: BuildEventOptions): GameEvent {
-  const event: GameEvent = {
-    event_type: kind === 'purchase' ? purchaseEventType(item ?? '') : JOIN_GUILD,
-    Host: headers.Host ?? '',
-    event_id: eventId ?? randomUUID(),
-    timestamp: timestamp ?? (now ?? new Date()).toISOString(),
-    schema_version: SCHEMA_VERSION,
-  };
-  if (headers['User-Agent'] !== undefined) event['User-Agent'] = headers['User-Agent'];
-  if (headers.Accept !== undefined) event.Accept = headers.Accept;
-  if (kind === 'purchase') event.item = item;
-  const fields = event as unknown as Record<string, unknown>;
-  for (const key in metadata) fields[key] = metadata[key];
-  return event;
-}
-
 /**
  * The Kafka message values of one request's events, written without building event objects:
- * exactly JSON.stringify(buildEvent(...)) (a test holds it to that), with the parts the events of
- * a request share (headers, receive time) serialized once.
+ * an event as docs/events.md lists its fields (a test parses it back against that list), with the
+ * parts the events of a request share (headers, receive time) serialized once.
  */
 export class RequestEvents {
   readonly host: string;
@@ -297,10 +260,6 @@ export class RequestEvents {
     return out + '}';
   }
 }
-
-export type StoredEvent =
-  | { ok: true; kind: EventKind; event: GameEvent; timestampMs: number }
-  | { ok: false; reason: string };
 
 const PURCHASE_METADATA = Object.entries(METADATA.purchase);
 const GUILD_METADATA = Object.entries(METADATA.join_guild);
@@ -350,34 +309,4 @@ export function storedEventProblem(obj: unknown): string | undefined {
 /** The item of a purchase event_type ("sword purchased" → "sword"). */
 export function itemOf(eventType: string): string {
   return eventType.slice(0, -PURCHASE_SUFFIX.length);
-}
-
-/** Parses and checks one record's value; the event (known fields only) or why it is not one. */
-export function parseStoredEvent(value: string): StoredEvent {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(value);
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  const reason = storedEventProblem(obj);
-  if (reason !== undefined) return { ok: false, reason };
-  const o = obj as Record<string, unknown> & GameEvent;
-  const timestampMs = parseIsoTimestamp(o.timestamp);
-  if (Number.isNaN(timestampMs)) return { ok: false, reason: 'missing or invalid timestamp' };
-  const kind = kindOf(o.event_type) as EventKind;
-  const event: GameEvent = {
-    event_type: o.event_type,
-    Host: o.Host ?? '',
-    event_id: o.event_id,
-    timestamp: o.timestamp,
-    schema_version: SCHEMA_VERSION,
-  };
-  for (const h of ['User-Agent', 'Accept'] as const) if (o[h] !== undefined) event[h] = o[h];
-  if (kind === 'purchase') event.item = itemOf(o.event_type);
-  for (const key of Object.keys(METADATA[kind])) {
-    const v = o[key];
-    if (v !== undefined && v !== null) (event as unknown as Record<string, unknown>)[key] = v;
-  }
-  return { ok: true, kind, event, timestampMs };
 }
