@@ -1,13 +1,14 @@
 /** What the benchmarks share: a topic full of the generator's mix, and measured child processes. */
-import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../src/lib/core/config.js';
-import { buildEvent } from '../src/lib/events/event.js';
+
 import { planRun } from '../src/lib/traffic/generator.js';
 import { createKafka, withAdmin } from '../src/lib/kafka/admin.js';
 import { HostPartitioner } from '../src/lib/kafka/partitioner.js';
 import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
-import { BIN, ROOT, uniqueName } from '../test/helpers.js';
+import { BIN, makeEvent, ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
 export async function fillTopic(config: Config, n: number, date: string): Promise<string> {
@@ -51,7 +52,7 @@ export async function fillTopic(config: Config, n: number, date: string): Promis
     for (const req of burst.requests) {
       for (const e of req.events) {
         const ts = dayStart + Math.floor((i++ / n) * 86_400_000);
-        const event = buildEvent({
+        const event = makeEvent({
           kind: e.kind,
           item: e.item,
           headers: { Host: e.host, 'User-Agent': 'gamepipe-generate/0.1.0', Accept: '*/*' },
@@ -134,7 +135,7 @@ export async function measuredExtract(
   return { ...ex, records: (JSON.parse(ex.stdout) as { records: number }).records };
 }
 
-const median = (xs: number[]): number =>
+export const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
 
 /**
@@ -151,5 +152,72 @@ export async function repeated(
     ms: median(all.map((r) => r.ms)),
     peakRssMb: median(all.map((r) => r.peakRssMb)),
     each: all.map((r) => `${(r.ms / 1000).toFixed(1)} s ${r.peakRssMb} MB`).join(', '),
+  };
+}
+
+/** Starts a node child process and resolves once its output contains `ready`. */
+export async function startChild(args: string[], ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const on = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(ready)) resolve();
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  return child;
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** A POST /events body of 100 events, the generator's mix of types. */
+export const BATCH_BODY = JSON.stringify(
+  Array.from({ length: 100 }, (_, i) =>
+    i % 3 === 0
+      ? { type: 'join_guild', guild_id: 'g01', guild_name: 'Iron Wolves' }
+      : {
+          type: 'purchase',
+          item: ['sword', 'knife', 'helmet'][i % 3],
+          price: 4.99,
+          currency: 'USD',
+          quantity: 1,
+        },
+  ),
+);
+
+export interface IngestRow {
+  name: string;
+  requestsPerSec: number;
+  eventsPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** An autocannon run (after a 2 s warm-up) at `connections` keep-alive connections. */
+export async function ingest(
+  name: string,
+  opts: autocannon.Options,
+  eventsPerRequest: number,
+  { duration, connections }: { duration: number; connections: number },
+): Promise<IngestRow> {
+  await autocannon({ ...opts, duration: 2, connections });
+  const r = await autocannon({ ...opts, duration, connections });
+  return {
+    name,
+    requestsPerSec: Math.round(r.requests.average),
+    eventsPerSec: Math.round(r.requests.average * eventsPerRequest),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
   };
 }

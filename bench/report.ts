@@ -30,10 +30,10 @@ const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
 await measuredExtract(topic, base, DATE);
 
 const READ_ONLY = `
-import { resolveConfig } from './dist/lib/config.js';
-import { outputDir } from './dist/lib/lake.js';
-import { readColumns } from './dist/lib/reader.js';
-import { WebHdfs } from './dist/lib/webhdfs.js';
+import { resolveConfig } from './dist/lib/core/config.js';
+import { outputDir } from './dist/lib/lake/layout.js';
+import { readColumns } from './dist/lib/lake/reader.js';
+import { WebHdfs } from './dist/lib/hdfs/webhdfs.js';
 const c = resolveConfig();
 const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
 let rows = 0;
@@ -45,10 +45,10 @@ await hdfs.close();
 console.log(rows);
 `;
 const BOTH = `
-import { resolveConfig } from './dist/lib/config.js';
-import { buildReports } from './dist/lib/report.js';
-import { renderReports } from './dist/lib/render.js';
-import { DEFAULT_PROVIDERS } from '../src/lib/events/providers.js';
+import { resolveConfig } from './dist/lib/core/config.js';
+import { buildReports } from './dist/lib/analysis/report.js';
+import { renderReports } from './dist/lib/core/render.js';
+import { DEFAULT_PROVIDERS } from './dist/lib/events/providers.js';
 const c = resolveConfig({ flags: { base: process.argv[1] } });
 const { reports } = await buildReports(c, ['events', 'hosts'], { providers: DEFAULT_PROVIDERS, dates: [process.argv[2]] });
 process.stdout.write(renderReports(reports, 'table'));

@@ -4,13 +4,12 @@
  *   node --import tsx bench/serve.ts [--duration 10] [--connections 50]
  * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
  */
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/core/config.js';
 import { createTopic, withAdmin } from '../src/lib/kafka/admin.js';
 import { BIN, freePort, uniqueName } from '../test/helpers.js';
+import { BATCH_BODY, ingest, median, startChild, stop, type IngestRow } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,56 +23,6 @@ const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const config = resolveConfig();
-
-async function startChild(args: string[], ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const on = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(ready)) resolve();
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-interface Row {
-  name: string;
-  requestsPerSec: number;
-  eventsPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-async function measure(
-  name: string,
-  opts: autocannon.Options,
-  eventsPerRequest: number,
-): Promise<Row> {
-  // a short warm-up, then the measured run
-  await autocannon({ ...opts, duration: 2, connections });
-  const r = await autocannon({ ...opts, duration, connections });
-  return {
-    name,
-    requestsPerSec: Math.round(r.requests.average),
-    eventsPerSec: Math.round(r.requests.average * eventsPerRequest),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-  };
-}
 
 const noopPort = await freePort();
 const noop = await startChild(
@@ -91,20 +40,9 @@ const api = await startChild(
   'listening',
 );
 
-const batch = JSON.stringify(
-  Array.from({ length: 100 }, (_, i) =>
-    i % 3 === 0
-      ? { type: 'join_guild', guild_id: 'g01', guild_name: 'Iron Wolves' }
-      : {
-          type: 'purchase',
-          item: ['sword', 'knife', 'helmet'][i % 3],
-          price: 4.99,
-          currency: 'USD',
-          quantity: 1,
-        },
-  ),
-);
-const rows: Array<Row & { round: number }> = [];
+const measure = (name: string, opts: Parameters<typeof ingest>[1], eventsPerRequest: number) =>
+  ingest(name, opts, eventsPerRequest, { duration, connections });
+const rows: Array<IngestRow & { round: number }> = [];
 try {
   for (let round = 1; round <= rounds; round++) {
     rows.push({
@@ -130,7 +68,7 @@ try {
           url: `http://127.0.0.1:${apiPort}/events`,
           method: 'POST',
           headers: { host: 'user12.comcast.com', 'content-type': 'application/json' },
-          body: batch,
+          body: BATCH_BODY,
         },
         100,
       )),
@@ -144,13 +82,9 @@ try {
   );
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as number;
-};
 const of = (name: string) => rows.filter((r) => r.name.startsWith(name));
 const ratios = of('serve: single').map(
-  (r) => r.requestsPerSec / (of('no-op')[r.round - 1] as Row).requestsPerSec,
+  (r) => r.requestsPerSec / (of('no-op')[r.round - 1] as IngestRow).requestsPerSec,
 );
 const date = new Date().toISOString().slice(0, 10);
 console.log(

@@ -3,6 +3,7 @@ import { planRun } from '../lib/traffic/generator.js';
 import { openLedger } from '../lib/events/ledger.js';
 import { parseCount, parseHttpUrl, parseNumber } from '../lib/core/options.js';
 import { json, parseFormat, spinner, table } from '../lib/core/render.js';
+import type { LoadSummary } from '../lib/traffic/load.js';
 import { example, formatOption, runs, type Declare } from './command.js';
 
 export const declare: Declare = (parent, run) => {
@@ -47,6 +48,49 @@ export interface GenerateOptions extends ConfigFlags {
   format: string;
 }
 
+/** The summary as tables: totals and latency, accepted by type and by provider, failures. */
+function render(s: LoadSummary, ledger: string | undefined): string {
+  const byCount = (a: [string, number], b: [string, number]): number =>
+    b[1] - a[1] || a[0].localeCompare(b[0]);
+  const parts = [
+    table(
+      [
+        'sent',
+        'accepted',
+        'rejected',
+        'failed',
+        'retried',
+        'events/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'elapsed',
+      ],
+      [
+        [
+          s.sent,
+          s.accepted,
+          s.rejected,
+          s.failed,
+          s.retried,
+          s.eventsPerSecond,
+          s.latencyMs.p50,
+          s.latencyMs.p95,
+          s.latencyMs.p99,
+          `${(s.elapsedMs / 1000).toFixed(1)}s`,
+        ],
+      ],
+    ),
+    table(['event_type', 'accepted'], Object.entries(s.byEventType).sort(byCount)),
+    table(['provider', 'accepted'], Object.entries(s.byProvider).sort(byCount)),
+  ];
+  if (Object.keys(s.failures).length > 0) {
+    parts.push(table(['failure', 'events'], Object.entries(s.failures)));
+  }
+  if (ledger) parts.push(`ledger: ${s.accepted} acknowledged event ids appended to ${ledger}`);
+  return parts.map((p) => p + '\n').join('');
+}
+
 /** Sends n synthetic events to the API and summarises what it acknowledged. */
 export async function generate(opts: GenerateOptions): Promise<number> {
   const config = configFromFlags(opts);
@@ -78,54 +122,6 @@ export async function generate(opts: GenerateOptions): Promise<number> {
     spin.stop();
     await ledger?.close();
   }
-  if (format === 'json') {
-    process.stdout.write(json(s) + '\n');
-  } else {
-    process.stdout.write(
-      table(
-        [
-          'sent',
-          'accepted',
-          'rejected',
-          'failed',
-          'retried',
-          'events/s',
-          'p50 ms',
-          'p95 ms',
-          'p99 ms',
-          'elapsed',
-        ],
-        [
-          [
-            s.sent,
-            s.accepted,
-            s.rejected,
-            s.failed,
-            s.retried,
-            s.eventsPerSecond,
-            s.latencyMs.p50,
-            s.latencyMs.p95,
-            s.latencyMs.p99,
-            `${(s.elapsedMs / 1000).toFixed(1)}s`,
-          ],
-        ],
-      ) + '\n',
-    );
-    const types = Object.entries(s.byEventType).sort(
-      (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
-    );
-    const providers = Object.entries(s.byProvider).sort(
-      (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
-    );
-    process.stdout.write(table(['event_type', 'accepted'], types) + '\n');
-    process.stdout.write(table(['provider', 'accepted'], providers) + '\n');
-    if (Object.keys(s.failures).length > 0) {
-      process.stdout.write(table(['failure', 'events'], Object.entries(s.failures)) + '\n');
-    }
-    if (opts.ledger)
-      process.stdout.write(
-        `ledger: ${s.accepted} acknowledged event ids appended to ${opts.ledger}\n`,
-      );
-  }
+  process.stdout.write(format === 'json' ? json(s) + '\n' : render(s, opts.ledger));
   return s.failed > 0 || s.rejected > 0 ? 1 : 0;
 }

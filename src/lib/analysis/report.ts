@@ -207,10 +207,18 @@ function eventsReport(lake: Lake): Report {
   };
 }
 
-/** Q2: which providers do players use, and which events are most popular on each? */
-function hostsReport(lake: Lake, providers: readonly string[]): Report {
+/** Q2's figures: each provider's events, players and top event, and the provider × type counts. */
+function hostsCounts(
+  lake: Lake,
+  providers: readonly string[],
+): {
+  rows: Array<{ provider: string; events: number; share: number; players: number; top: string }>;
+  /** Event types by count, providers by events: the matrix's columns and rows. */
+  types: string[];
+  order: string[];
+  matrix: number[][];
+} {
   const t = withProviders(lake.table, providers);
-  const total = lake.rows;
   const perProvider = t
     .groupby('provider')
     .rollup({ events: aq.op.count(), players: aq.op.distinct('Host') })
@@ -242,12 +250,19 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
     return {
       provider: k,
       events: p.events,
-      share: share(p.events, total),
+      share: share(p.events, lake.rows),
       players: p.players,
       top: top(k),
     };
   });
   const matrix = order.map((p) => types.map((e) => cell.get(`${p}\u0000${e}`) ?? 0));
+  return { rows, types, order, matrix };
+}
+
+/** Q2: which providers do players use, and which events are most popular on each? */
+function hostsReport(lake: Lake, providers: readonly string[]): Report {
+  const total = lake.rows;
+  const { rows, types, order, matrix } = hostsCounts(lake, providers);
   return {
     name: 'hosts',
     title: 'Internet providers',

@@ -79,86 +79,115 @@ export async function probeServices(
   { timeoutMs = 2_000, includeApi = false }: { timeoutMs?: number; includeApi?: boolean } = {},
 ): Promise<ServiceStatus[]> {
   const versions = readStackState(config)?.versions ?? {};
-  const kafka = (async (): Promise<ServiceStatus> => {
-    const endpoint = config.brokers.join(',');
-    try {
-      const info = await probeKafka(config, { connectionTimeoutMs: timeoutMs });
-      return {
-        service: 'kafka',
-        state: 'up',
-        endpoint,
-        version: versions.kafka ?? 'unknown',
-        detail: `cluster ${info.clusterId}, ${info.brokers} broker(s)`,
-      };
-    } catch (err) {
-      return { service: 'kafka', state: 'down', endpoint, version: '', detail: reason(err) };
-    }
-  })();
-  const namenode = (async (): Promise<ServiceStatus[]> => {
-    const endpoint = config.webhdfsUrl;
-    const dnEndpoint = `http://127.0.0.1:${config.datanodeHttpPort}`;
-    let nn: ServiceStatus;
-    let liveDataNodes = 0;
-    try {
-      const info = await jmx<{ Version?: string; Safemode?: string }>(
-        endpoint,
-        'Hadoop:service=NameNode,name=NameNodeInfo',
-        timeoutMs,
-      );
-      const state = await jmx<{ NumLiveDataNodes?: number }>(
-        endpoint,
-        'Hadoop:service=NameNode,name=FSNamesystemState',
-        timeoutMs,
-      );
-      liveDataNodes = state?.NumLiveDataNodes ?? 0;
-      const hdfs = new WebHdfs({ url: endpoint, user: config.hdfsUser, timeoutMs });
-      try {
-        await hdfs.listStatus('/');
-      } finally {
-        await hdfs.close();
-      }
-      const safemode = info?.Safemode ? 'in safe mode' : '';
-      nn = {
-        service: 'namenode',
-        state: safemode ? 'down' : 'up',
-        endpoint,
-        version: (info?.Version ?? 'unknown').split(',')[0] ?? 'unknown',
-        detail: safemode || `WebHDFS on, ${liveDataNodes} live DataNode(s)`,
-      };
-    } catch (err) {
-      nn = { service: 'namenode', state: 'down', endpoint, version: '', detail: reason(err) };
-    }
-    let dn: ServiceStatus;
-    try {
-      const info = await jmx<{ Version?: string }>(
-        dnEndpoint,
-        'Hadoop:service=DataNode,name=DataNodeInfo',
-        timeoutMs,
-      );
-      const registered = nn.state === 'up' && liveDataNodes > 0;
-      dn = {
-        service: 'datanode',
-        state: registered ? 'up' : 'down',
-        endpoint: dnEndpoint,
-        version: (info?.Version ?? versions.hadoop ?? 'unknown').split(',')[0] ?? 'unknown',
-        detail: registered
-          ? 'registered with the NameNode'
-          : 'running, not registered with the NameNode',
-      };
-    } catch (err) {
-      dn = {
-        service: 'datanode',
-        state: 'down',
-        endpoint: dnEndpoint,
-        version: '',
-        detail: reason(err),
-      };
-    }
-    return [nn, dn];
-  })();
-  const out = [await kafka, ...(await namenode)];
+  const kafka = probeKafkaService(config, timeoutMs, versions.kafka);
+  const hdfs = probeHdfs(config, timeoutMs, versions.hadoop);
+  const out = [await kafka, ...(await hdfs)];
   if (includeApi) out.push(await probeApi(config, timeoutMs));
   return out;
+}
+
+async function probeKafkaService(
+  config: Config,
+  timeoutMs: number,
+  version: string | undefined,
+): Promise<ServiceStatus> {
+  const endpoint = config.brokers.join(',');
+  try {
+    const info = await probeKafka(config, { connectionTimeoutMs: timeoutMs });
+    return {
+      service: 'kafka',
+      state: 'up',
+      endpoint,
+      version: version ?? 'unknown',
+      detail: `cluster ${info.clusterId}, ${info.brokers} broker(s)`,
+    };
+  } catch (err) {
+    return { service: 'kafka', state: 'down', endpoint, version: '', detail: reason(err) };
+  }
+}
+
+/** The NameNode (up: out of safe mode and WebHDFS lists /), then the DataNode (up: registered). */
+async function probeHdfs(
+  config: Config,
+  timeoutMs: number,
+  hadoopVersion: string | undefined,
+): Promise<[ServiceStatus, ServiceStatus]> {
+  const nn = await probeNameNode(config, timeoutMs);
+  // registered counts only with a NameNode that is up
+  const live = nn.status.state === 'up' ? nn.liveDataNodes : 0;
+  return [nn.status, await probeDataNode(config, timeoutMs, live, hadoopVersion)];
+}
+
+async function probeNameNode(
+  config: Config,
+  timeoutMs: number,
+): Promise<{ status: ServiceStatus; liveDataNodes: number }> {
+  const endpoint = config.webhdfsUrl;
+  try {
+    const info = await jmx<{ Version?: string; Safemode?: string }>(
+      endpoint,
+      'Hadoop:service=NameNode,name=NameNodeInfo',
+      timeoutMs,
+    );
+    const state = await jmx<{ NumLiveDataNodes?: number }>(
+      endpoint,
+      'Hadoop:service=NameNode,name=FSNamesystemState',
+      timeoutMs,
+    );
+    const liveDataNodes = state?.NumLiveDataNodes ?? 0;
+    const hdfs = new WebHdfs({ url: endpoint, user: config.hdfsUser, timeoutMs });
+    try {
+      await hdfs.listStatus('/');
+    } finally {
+      await hdfs.close();
+    }
+    const safemode = info?.Safemode ? 'in safe mode' : '';
+    const status: ServiceStatus = {
+      service: 'namenode',
+      state: safemode ? 'down' : 'up',
+      endpoint,
+      version: (info?.Version ?? 'unknown').split(',')[0] ?? 'unknown',
+      detail: safemode || `WebHDFS on, ${liveDataNodes} live DataNode(s)`,
+    };
+    return { status, liveDataNodes };
+  } catch (err) {
+    const status: ServiceStatus = {
+      service: 'namenode',
+      state: 'down',
+      endpoint,
+      version: '',
+      detail: reason(err),
+    };
+    return { status, liveDataNodes: 0 };
+  }
+}
+
+async function probeDataNode(
+  config: Config,
+  timeoutMs: number,
+  liveDataNodes: number,
+  hadoopVersion: string | undefined,
+): Promise<ServiceStatus> {
+  const endpoint = `http://127.0.0.1:${config.datanodeHttpPort}`;
+  try {
+    const info = await jmx<{ Version?: string }>(
+      endpoint,
+      'Hadoop:service=DataNode,name=DataNodeInfo',
+      timeoutMs,
+    );
+    const registered = liveDataNodes > 0;
+    return {
+      service: 'datanode',
+      state: registered ? 'up' : 'down',
+      endpoint,
+      version: (info?.Version ?? hadoopVersion ?? 'unknown').split(',')[0] ?? 'unknown',
+      detail: registered
+        ? 'registered with the NameNode'
+        : 'running, not registered with the NameNode',
+    };
+  } catch (err) {
+    return { service: 'datanode', state: 'down', endpoint, version: '', detail: reason(err) };
+  }
 }
 
 async function probeApi(config: Config, timeoutMs: number): Promise<ServiceStatus> {

@@ -226,6 +226,82 @@ function settle(
   return { again: events, cause: String(status), retryAfterMs };
 }
 
+/** Sends requests: at the rate asked for, each event with its id, again with backoff until settled. */
+class Sender {
+  private sentEvents = 0;
+  private readonly auth: Record<string, string>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly tally: Tally,
+    private readonly opts: { rate?: number; retries: number; token?: string; t0: number },
+  ) {
+    this.auth = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+  }
+
+  /** Sends a request, and its unsettled events again with backoff, up to `retries` times. */
+  async send(req: PlannedRequest): Promise<void> {
+    const { rate, retries, t0 } = this.opts;
+    if (rate !== undefined && rate > 0) {
+      const due = t0 + (this.sentEvents / rate) * 1000;
+      this.sentEvents += req.events.length;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    const s = this.tally.s;
+    s.sent += req.events.length;
+    s.requests++;
+    // from 100 ms, or what the server asked for, at most 2 s
+    const backoff = new Backoff({ retries, initialMs: 100, maxMs: 2_000 });
+    let events = req.events;
+    for (;;) {
+      const out = await this.attempt(req, events);
+      if (out.again.length === 0) return;
+      if (backoff.exhausted) {
+        this.tally.fail(out.cause, out.again.length);
+        return;
+      }
+      s.retried += out.again.length;
+      await backoff.next(out.retryAfterMs);
+      events = out.again;
+    }
+  }
+
+  /** Sends `events` of a request once; settles what the answer settles. */
+  private async attempt(req: PlannedRequest, events: PlannedEvent[]): Promise<Outcome> {
+    const batch = req.path === '/events';
+    const started = performance.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        method: req.method,
+        path: req.path,
+        headers: {
+          host: req.host,
+          'user-agent': USER_AGENT,
+          accept: '*/*',
+          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+          // the same id on every attempt: a retry of an event that did land is a duplicate
+          // extract removes, not a second purchase
+          ...(batch ? {} : { 'idempotency-key': (events[0] as PlannedEvent).id }),
+          ...this.auth,
+        },
+        body: batch ? batchBody(events) : req.body,
+      });
+    } catch (err) {
+      this.tally.latency(performance.now() - started);
+      return { again: events, cause: (err as { code?: string }).code ?? 'network' };
+    }
+    const text = await res.body.text().catch(() => '');
+    this.tally.latency(performance.now() - started);
+    return settle(this.tally, events, batch, {
+      status: res.statusCode,
+      headers: res.headers,
+      text,
+    });
+  }
+}
+
 /**
  * Sends planned bursts to the API over keep-alive connections: at most `concurrency` requests in
  * flight overall, and at most each burst's own concurrency within a burst.
@@ -251,65 +327,7 @@ export async function runLoad({
   const s = tally.s;
   const scheduler = new BurstScheduler(bursts);
   const t0 = performance.now();
-  let sentEvents = 0;
-  const auth = token ? { authorization: `Bearer ${token}` } : {};
-
-  /** Sends `events` of a request once; settles what the answer settles. */
-  async function attempt(req: PlannedRequest, events: PlannedEvent[]): Promise<Outcome> {
-    const batch = req.path === '/events';
-    const started = performance.now();
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await pool.request({
-        method: req.method,
-        path: req.path,
-        headers: {
-          host: req.host,
-          'user-agent': USER_AGENT,
-          accept: '*/*',
-          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-          // the same id on every attempt: a retry of an event that did land is a duplicate
-          // extract removes, not a second purchase
-          ...(batch ? {} : { 'idempotency-key': (events[0] as PlannedEvent).id }),
-          ...auth,
-        },
-        body: batch ? batchBody(events) : req.body,
-      });
-    } catch (err) {
-      tally.latency(performance.now() - started);
-      return { again: events, cause: (err as { code?: string }).code ?? 'network' };
-    }
-    const text = await res.body.text().catch(() => '');
-    tally.latency(performance.now() - started);
-    return settle(tally, events, batch, { status: res.statusCode, headers: res.headers, text });
-  }
-
-  /** Sends a request, at the rate asked for, and its unsettled events again with backoff. */
-  async function send(req: PlannedRequest): Promise<void> {
-    if (rate !== undefined && rate > 0) {
-      const due = t0 + (sentEvents / rate) * 1000;
-      sentEvents += req.events.length;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-    }
-    s.sent += req.events.length;
-    s.requests++;
-    // from 100 ms, or what the server asked for, at most 2 s
-    const backoff = new Backoff({ retries, initialMs: 100, maxMs: 2_000 });
-    let events = req.events;
-    for (;;) {
-      const out = await attempt(req, events);
-      if (out.again.length === 0) return;
-      if (backoff.exhausted) {
-        tally.fail(out.cause, out.again.length);
-        return;
-      }
-      s.retried += out.again.length;
-      await backoff.next(out.retryAfterMs);
-      events = out.again;
-    }
-  }
-
+  const sender = new Sender(pool, tally, { rate, retries, token, t0 });
   const progress = onProgress
     ? setInterval(() => onProgress({ sent: s.sent, accepted: s.accepted, failed: s.failed }), 200)
     : undefined;
@@ -317,7 +335,7 @@ export async function runLoad({
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         for (let next = scheduler.take(); next; next = scheduler.take()) {
-          await send(next.req);
+          await sender.send(next.req);
           next.slot.inFlight--;
         }
       }),

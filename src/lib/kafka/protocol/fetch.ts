@@ -248,6 +248,40 @@ export interface ReadRangeOptions {
 }
 
 /**
+ * Why a fetch that brought nothing new stops the read: the log now ends before the range does
+ * (truncated, or the topic recreated), or nothing came for `stallMs` (an open transaction may hold
+ * the log back). Undefined while it is only waiting.
+ */
+function noProgress(
+  at: { topic: string; partition: number; offset: number; endOffset: number },
+  highWatermark: number,
+  waitedMs: number,
+  stallMs: number,
+): GamepipeError | undefined {
+  const { topic, partition, offset, endOffset } = at;
+  if (highWatermark <= offset) {
+    return new GamepipeError(
+      ErrorCodes.kafka,
+      `${topic} partition ${partition} ends at offset ${highWatermark}, before the day's range end ${endOffset}`,
+      {
+        hint: 'the log was truncated or the topic recreated: rerun extract to read the current ranges',
+      },
+    );
+  }
+  if (waitedMs > stallMs) {
+    return new GamepipeError(
+      ErrorCodes.extractStalled,
+      `no records from ${topic} partition ${partition} at offset ${offset} for ${Math.round(stallMs / 1000)} s`,
+      {
+        hint: 'an open transaction may hold the log back: check Kafka with `gamepipe status`, then rerun',
+        retriable: true,
+      },
+    );
+  }
+  return undefined;
+}
+
+/**
  * Reads [startOffset, endOffset) of one partition and calls `visit` for every record in order,
  * exactly once each: after a retriable failure it reconnects and fetches again from the first
  * offset not yet visited. Fails with a coded error when the range is gone or the broker refuses.
@@ -312,25 +346,13 @@ export async function readRange(
       // find where this response ends from the batch headers alone, and ask for the next part now
       const reached = lastOffsetIn(records, offset);
       if (reached === offset) {
-        if (res.highWatermark <= offset) {
-          throw new GamepipeError(
-            ErrorCodes.kafka,
-            `${topic} partition ${partition} ends at offset ${res.highWatermark}, before the day's range end ${endOffset}`,
-            {
-              hint: 'the log was truncated or the topic recreated: rerun extract to read the current ranges',
-            },
-          );
-        }
-        if (Date.now() - progressAt > stallMs) {
-          throw new GamepipeError(
-            ErrorCodes.extractStalled,
-            `no records from ${topic} partition ${partition} at offset ${offset} for ${Math.round(stallMs / 1000)} s`,
-            {
-              hint: 'an open transaction may hold the log back: check Kafka with `gamepipe status`, then rerun',
-              retriable: true,
-            },
-          );
-        }
+        const stuck = noProgress(
+          { topic, partition, offset, endOffset },
+          res.highWatermark,
+          Date.now() - progressAt,
+          stallMs,
+        );
+        if (stuck) throw stuck;
       } else {
         progressAt = Date.now();
       }
