@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
-import {
-  allowedHeaders,
-  checkEventId,
-  checkItem,
-  checkMetadata,
-  JOIN_GUILD,
-  purchaseEventType,
-  RequestEvents,
-  type EventKind,
-} from '../events/event.js';
+import { JOIN_GUILD, purchaseEventType, type EventKind } from '../events/event.js';
+import { allowedHeaders, checkEventId, checkItem, checkMetadata } from '../events/validate.js';
+import { RequestEvents } from '../events/serialize.js';
 import type { EventProducer } from '../kafka/event-producer.js';
-import type { OutMessage } from '../kafka/protocol/produce.js';
+import type { OutMessage } from '../kafka/protocol/record-batch.js';
 import {
   clientEventId,
   EVENT_ID_KEY,

@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCodes, GamepipeError, type ErrorCode } from '../core/errors.js';
-import { checkEventId, hostProblem } from '../events/event.js';
+import { checkEventId, hostProblem } from '../events/validate.js';
 
 /** The HTTP edges of the API: limits, routing, reading and checking a request, raw answers. */
 

@@ -1,6 +1,7 @@
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { wrapKafkaError } from './admin.js';
-import { WireProducer, type OutMessage } from './protocol/produce.js';
+import { WireProducer } from './protocol/produce.js';
+import type { OutMessage } from './protocol/record-batch.js';
 
 export interface EventProducerOptions {
   brokers: readonly string[];

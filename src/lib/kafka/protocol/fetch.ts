@@ -4,32 +4,16 @@
  * positions of its key and value in the response buffer, with no per-record allocation. The next
  * fetch is sent before the current one is processed, so the broker works while we do.
  */
-import { gunzipSync } from 'node:zlib';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
 import { Backoff } from '../../core/retry.js';
-import {
-  KAFKA_ERRORS,
-  KafkaConnection,
-  readInt64,
-  RETRIABLE_KAFKA_ERRORS,
-  WireReader,
-  WireWriter,
-} from './wire.js';
+import { readInt64, WireReader, WireWriter } from './codec.js';
+import type { KafkaConnection } from './connection.js';
+import { KAFKA_ERRORS, RETRIABLE_KAFKA_ERRORS } from './errors.js';
+import { TransactionFilter, walkRecords, type RecordVisitor } from './record-batch.js';
 
 const API_FETCH = 1;
 const FETCH_VERSION = 4; // the oldest Kafka 4 serves; it has everything a bounded read needs
 const READ_COMMITTED = 1;
-
-/** Called for each record in the range; key and value are positions in `buf` (-1 start = null). */
-export type RecordVisitor = (
-  offset: number,
-  timestamp: number,
-  buf: Buffer,
-  keyStart: number,
-  keyEnd: number,
-  valueStart: number,
-  valueEnd: number,
-) => void;
 
 interface PartitionFetch {
   error: number;
@@ -80,153 +64,6 @@ function parseFetchResponse(body: Buffer): PartitionFetch {
   const size = r.int32();
   const records = size < 0 ? null : body.subarray(r.pos, r.pos + size);
   return { error, highWatermark, aborted, records };
-}
-
-/** Reads a record's fields forward from `pos`: zigzag varints, and skips. */
-class RecordCursor {
-  constructor(
-    readonly buf: Buffer,
-    public pos: number,
-  ) {}
-
-  /** The zigzag varint at `pos`; `pos` moves past it. */
-  varint(): number {
-    const buf = this.buf;
-    let pos = this.pos;
-    let raw = 0;
-    let scale = 1;
-    let b: number;
-    do {
-      b = buf[pos++] as number;
-      raw += (b & 0x7f) * scale;
-      scale *= 128;
-    } while (b & 0x80);
-    this.pos = pos;
-    // zigzag, in float arithmetic so 64-bit varlongs below 2⁵³ stay exact
-    return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
-  }
-}
-
-/**
- * Walks the record batches of one fetch: calls `visit` for each data record with an offset in
- * [from, to), skipping control records and aborted transactions. Returns the offset to fetch next.
- */
-export function walkRecords(
-  buf: Buffer,
-  from: number,
-  to: number,
-  txn: TransactionFilter,
-  visit: RecordVisitor,
-): number {
-  let next = from;
-  let pos = 0;
-  while (pos + 61 <= buf.length) {
-    const baseOffset = readInt64(buf, pos);
-    const batchEnd = pos + 12 + buf.readInt32BE(pos + 8);
-    if (batchEnd > buf.length) break; // a partial batch at the end of a fetch
-    const magic = buf[pos + 16];
-    if (magic !== 2) {
-      throw new GamepipeError(
-        ErrorCodes.kafka,
-        `record batch at offset ${baseOffset} has message format v${magic}; only v2 is read`,
-        {
-          hint: 'Kafka 3 and 4 brokers write v2: check the topic was not written by a very old broker',
-        },
-      );
-    }
-    const attributes = buf.readInt16BE(pos + 21);
-    const lastOffset = baseOffset + buf.readInt32BE(pos + 23);
-    const baseTimestamp = readInt64(buf, pos + 27);
-    const logAppendTime = (attributes & 0x08) !== 0;
-    const maxTimestamp = readInt64(buf, pos + 35);
-    const producerId = readInt64(buf, pos + 43);
-    const count = buf.readInt32BE(pos + 57);
-    const transactional = (attributes & 0x10) !== 0;
-    const control = (attributes & 0x20) !== 0;
-    const batchStart = pos;
-    pos = batchEnd;
-    if (lastOffset < from) continue;
-    next = Math.max(next, lastOffset + 1);
-    if (transactional) txn.reach(baseOffset);
-    if (control) {
-      if (transactional) txn.end(producerId);
-      continue;
-    }
-    if (transactional && txn.isAborted(producerId)) continue;
-    let records = buf;
-    let start = batchStart + 61;
-    let end = batchEnd;
-    const codec = attributes & 0x07;
-    if (codec === 1) {
-      records = gunzipSync(buf.subarray(start, end));
-      start = 0;
-      end = records.length;
-    } else if (codec !== 0) {
-      const name = ['none', 'gzip', 'snappy', 'lz4', 'zstd'][codec] ?? `codec ${codec}`;
-      throw new GamepipeError(
-        ErrorCodes.kafka,
-        `record batch at offset ${baseOffset} is compressed with ${name}; extract reads uncompressed and gzip batches`,
-        { hint: 'set compression.type=none (or gzip) on the topic or the producer' },
-      );
-    }
-    const at = new RecordCursor(records, start);
-    for (let i = 0; i < count && at.pos < end; i++) {
-      const length = at.varint();
-      const recordEnd = at.pos + length;
-      at.pos += 1; // attributes
-      const tsDelta = at.varint();
-      const offset = baseOffset + at.varint();
-      const keyLength = at.varint();
-      const keyStart = keyLength < 0 ? -1 : at.pos;
-      const keyEnd = keyLength < 0 ? -1 : at.pos + keyLength;
-      if (keyLength > 0) at.pos = keyEnd;
-      const valueLength = at.varint();
-      const valueStart = valueLength < 0 ? -1 : at.pos;
-      const valueEnd = valueLength < 0 ? -1 : at.pos + valueLength;
-      at.pos = recordEnd;
-      if (offset < from) continue;
-      if (offset >= to) return to;
-      visit(
-        offset,
-        logAppendTime ? maxTimestamp : baseTimestamp + tsDelta,
-        records,
-        keyStart,
-        keyEnd,
-        valueStart,
-        valueEnd,
-      );
-    }
-  }
-  return Math.min(next, to);
-}
-
-/**
- * read_committed: a transactional producer's records between an aborted transaction's first
- * offset and its end marker are skipped (the fetch response lists the aborted transactions).
- */
-export class TransactionFilter {
-  private pending: Array<{ producerId: number; firstOffset: number }> = [];
-  private readonly aborting = new Set<number>();
-
-  add(aborted: Array<{ producerId: number; firstOffset: number }>): void {
-    if (aborted.length === 0) return;
-    this.pending.push(...aborted);
-    this.pending.sort((a, b) => a.firstOffset - b.firstOffset);
-  }
-
-  reach(offset: number): void {
-    while (this.pending.length && (this.pending[0]?.firstOffset ?? Infinity) <= offset) {
-      this.aborting.add((this.pending.shift() as { producerId: number }).producerId);
-    }
-  }
-
-  end(producerId: number): void {
-    this.aborting.delete(producerId);
-  }
-
-  isAborted(producerId: number): boolean {
-    return this.aborting.has(producerId);
-  }
 }
 
 export interface ReadRangeOptions {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import {
-  checkMetadata,
-  RequestEvents,
-  type AllowedHeaders,
-} from '../../../src/lib/events/event.js';
+import type { AllowedHeaders } from '../../../src/lib/events/event.js';
+import { RequestEvents } from '../../../src/lib/events/serialize.js';
+import { checkMetadata } from '../../../src/lib/events/validate.js';
 
 describe('lib/events', () => {
   it('RequestEvents writes compact JSON holding exactly the fields docs/events.md lists, for checked entries', () => {

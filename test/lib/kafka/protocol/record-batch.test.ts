@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
-import { crc32c, encodeRecordBatch } from '../../../../src/lib/kafka/protocol/produce.js';
-import { readInt64 } from '../../../../src/lib/kafka/protocol/wire.js';
-import { TransactionFilter, walkRecords } from '../../../../src/lib/kafka/protocol/fetch.js';
+import { readInt64 } from '../../../../src/lib/kafka/protocol/codec.js';
+import {
+  crc32c,
+  encodeRecordBatch,
+  TransactionFilter,
+  walkRecords,
+} from '../../../../src/lib/kafka/protocol/record-batch.js';
 
 describe('lib/kafka-produce', () => {
   it('crc32c matches the Castagnoli check values', () => {
