@@ -7,6 +7,7 @@ export const ErrorCodes = {
   config: 'GP_CONFIG',
   kafkaUnavailable: 'GP_KAFKA_UNAVAILABLE',
   kafka: 'GP_KAFKA',
+  kafkaCorrupt: 'GP_KAFKA_CORRUPT',
   topicExists: 'GP_TOPIC_EXISTS',
   topicNotFound: 'GP_TOPIC_NOT_FOUND',
   hdfsUnavailable: 'GP_HDFS_UNAVAILABLE',

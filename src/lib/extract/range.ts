@@ -248,7 +248,7 @@ function leaderConnector(
     if (known === undefined) {
       // kafkajs only to look the leader up again after a failure: a thread starts faster
       const { partitionLeaders } = await import('../kafka/admin.js');
-      known = (await partitionLeaders(config, topic)).get(partition);
+      known = (await partitionLeaders(config, topic)).leaders.get(partition);
     }
     if (!known) {
       throw new GamepipeError(ErrorCodes.kafka, `${topic} partition ${partition} has no leader`, {

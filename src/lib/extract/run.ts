@@ -90,7 +90,7 @@ export async function dayRanges(
         }))
         .sort((a, b) => a.partition - b.partition);
       // each partition's leader, for reading the ranges straight from it
-      const leaders = await leadersOf(admin, topic);
+      const { leaders } = await leadersOf(admin, topic);
       return { ranges, dayClosed: Date.now() >= endMs, leaders };
     },
     { topic },

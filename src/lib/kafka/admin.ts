@@ -305,22 +305,38 @@ export async function probeKafka(
 }
 
 /** The leader broker (host:port) of each partition of a topic, through a connected admin. */
-export async function leadersOf(admin: Admin, topic: string): Promise<Map<number, string>> {
+export async function leadersOf(admin: Admin, topic: string): Promise<TopicLeaders> {
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   const cluster = await admin.describeCluster();
-  const hosts = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+  return topicLeaders(meta.topics[0]?.partitions ?? [], cluster.brokers);
+}
+
+/**
+ * A topic's partitions as metadata lists them, and the leader (host:port) of those that have one
+ * now. The partition count is the metadata's, whatever the leaders: keys are placed by it.
+ */
+export interface TopicLeaders {
+  partitions: number;
+  leaders: Map<number, string>;
+}
+
+export function topicLeaders(
+  partitions: ReadonlyArray<{ partitionId: number; leader: number }>,
+  brokers: ReadonlyArray<{ nodeId: number; host: string; port: number }>,
+): TopicLeaders {
+  const hosts = new Map(brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
   const leaders = new Map<number, string>();
-  for (const p of meta.topics[0]?.partitions ?? []) {
+  for (const p of partitions) {
     const host = hosts.get(p.leader);
     if (host) leaders.set(p.partitionId, host);
   }
-  return leaders;
+  return { partitions: partitions.length, leaders };
 }
 
 /** The leader broker (host:port) of each partition of a topic. */
 export async function partitionLeaders(
   config: Pick<Config, 'brokers'>,
   topic: string,
-): Promise<Map<number, string>> {
+): Promise<TopicLeaders> {
   return withAdmin(config, (admin) => leadersOf(admin, topic), { topic });
 }

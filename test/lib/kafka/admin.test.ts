@@ -5,8 +5,10 @@ import {
   createTopic,
   describeTopic,
   listTopics,
+  topicLeaders,
   withAdmin,
 } from '../../../src/lib/kafka/admin.js';
+import { assertEveryPartitionLed } from '../../../src/lib/kafka/protocol/produce.js';
 import { runCli, stackConfig, uniqueName } from '../../helpers.js';
 
 describe('lib/kafka against the real broker', () => {
@@ -105,6 +107,59 @@ describe('lib/kafka against the real broker', () => {
     assert.match(
       res.stderr,
       /^gamepipe: error GP_HDFS_UNAVAILABLE: HDFS NameNode at http:\/\/127\.0\.0\.1:1 .*gamepipe up/,
+    );
+  });
+});
+
+describe('lib/kafka leaders: the partition count is the metadata’s, whatever the leaders', () => {
+  const brokers = [
+    { nodeId: 1, host: 'k1', port: 9092 },
+    { nodeId: 2, host: 'k2', port: 9092 },
+  ];
+
+  it('a leaderless partition (-1, or a broker not in the cluster) is counted but has no leader', () => {
+    const t = topicLeaders(
+      [
+        { partitionId: 0, leader: 1 },
+        { partitionId: 1, leader: -1 },
+        { partitionId: 2, leader: 2 },
+        { partitionId: 3, leader: 7 },
+      ],
+      brokers,
+    );
+    assert.equal(t.partitions, 4);
+    assert.deepEqual(
+      [...t.leaders],
+      [
+        [0, 'k1:9092'],
+        [2, 'k2:9092'],
+      ],
+    );
+  });
+
+  it('the producer does not start while a partition has no leader: a retriable GP_KAFKA_UNAVAILABLE naming it', () => {
+    assert.throws(
+      () =>
+        assertEveryPartitionLed(
+          'events',
+          3,
+          new Map([
+            [0, 'k1:9092'],
+            [2, 'k2:9092'],
+          ]),
+        ),
+      (e: { code?: string; retriable?: boolean; message?: string }) =>
+        e.code === 'GP_KAFKA_UNAVAILABLE' &&
+        e.retriable === true &&
+        /events partition 1 has no leader \(of 3\)/.test(e.message ?? ''),
+    );
+    assertEveryPartitionLed(
+      'events',
+      2,
+      new Map([
+        [0, 'k1:9092'],
+        [1, 'k2:9092'],
+      ]),
     );
   });
 });

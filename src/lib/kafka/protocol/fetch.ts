@@ -194,7 +194,12 @@ export async function readRange(
         progressAt = Date.now();
       }
       if (reached < endOffset) inFlight = fetchAt(reached);
-      const next = walkRecords(records, offset, endOffset, txn, visit);
+      let next: number;
+      try {
+        next = walkRecords(records, offset, endOffset, txn, visit);
+      } catch (err) {
+        throw inPartition(err, topic, partition);
+      }
       offset = Math.max(next, reached);
       await afterFetch?.(offset);
     }
@@ -247,5 +252,15 @@ function fetchError(code: number, topic: string, partition: number, offset: numb
 function protocolError(message: string): GamepipeError {
   return new GamepipeError(ErrorCodes.kafka, `Kafka protocol: ${message}`, {
     hint: 'check that --brokers points at Kafka (not a proxy or another service), then rerun',
+  });
+}
+
+/** A corrupt batch's error, its message naming the topic and partition too. */
+function inPartition(err: unknown, topic: string, partition: number): unknown {
+  if (!(err instanceof GamepipeError) || err.code !== ErrorCodes.kafkaCorrupt) return err;
+  return new GamepipeError(err.code, `${topic} partition ${partition}: ${err.message}`, {
+    hint: err.hint,
+    cause: err.cause,
+    context: { ...err.context, topic, partition },
   });
 }

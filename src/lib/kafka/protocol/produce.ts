@@ -43,13 +43,17 @@ export class WireProducer {
     topic: string,
     { clientId = 'gamepipe-serve', timeoutMs = 10_000 } = {},
   ): Promise<WireProducer> {
-    const leaderOf = await partitionLeaders({ brokers: [...brokers] }, topic);
-    if (leaderOf.size === 0) {
+    const { partitions, leaders: leaderOf } = await partitionLeaders(
+      { brokers: [...brokers] },
+      topic,
+    );
+    if (partitions === 0) {
       throw new GamepipeError(ErrorCodes.topicNotFound, `topic ${topic} does not exist`, {
         hint: 'create it with `gamepipe topic create`',
         context: { topic },
       });
     }
+    assertEveryPartitionLed(topic, partitions, leaderOf);
     const leaders = new Map<number, KafkaConnection>();
     try {
       // one connection per partition: a broker works on one request per connection at a time,
@@ -80,7 +84,7 @@ export class WireProducer {
         if (error === 0) {
           const producerId = r.int64();
           const producerEpoch = r.int16();
-          return new WireProducer(topic, leaders, leaderOf.size, producerId, producerEpoch);
+          return new WireProducer(topic, leaders, partitions, producerId, producerEpoch);
         }
         if (!COORDINATOR_BUSY.has(error) || !(await backoff.next())) {
           throw produceError(error, topic);
@@ -166,6 +170,26 @@ export class WireProducer {
   close(): void {
     this.failed = true;
     for (const c of this.leaders.values()) c.close();
+  }
+}
+
+/**
+ * Keys go to partitions by the topic's partition count, as the Java client places them: a
+ * partition without a leader (a broker down, an election under way) cannot take its keys, so the
+ * producer does not start (retriable) rather than send them elsewhere or count fewer partitions.
+ */
+export function assertEveryPartitionLed(
+  topic: string,
+  partitions: number,
+  leaders: ReadonlyMap<number, string>,
+): void {
+  const leaderless = Array.from({ length: partitions }, (_, p) => p).filter((p) => !leaders.has(p));
+  if (leaderless.length > 0) {
+    throw new GamepipeError(
+      ErrorCodes.kafkaUnavailable,
+      `${topic} partition ${leaderless.join(', ')} has no leader (of ${partitions})`,
+      { hint: STACK_HINT, retriable: true, context: { topic, partitions: leaderless } },
+    );
   }
 }
 

@@ -2,9 +2,9 @@
  * Record batches (message format v2): encoded for produce, with CRC-32C and varints, and walked in
  * place for fetch, record by record, without an object per record.
  */
-import { gunzipSync } from 'node:zlib';
 import { ErrorCodes, GamepipeError } from '../../core/errors.js';
 import { readInt64 } from './codec.js';
+import { decompressRecords } from './codecs.js';
 
 /** CRC-32C (Castagnoli), which record batches carry; table-driven, 8 bytes a step. */
 const CRC_TABLES = (() => {
@@ -219,6 +219,7 @@ export function walkRecords(
     const batchStart = pos;
     pos = batchEnd;
     if (lastOffset < from) continue;
+    checkCrc(buf, batchStart, batchEnd, baseOffset);
     next = Math.max(next, lastOffset + 1);
     if (transactional) txn.reach(baseOffset);
     if (control) {
@@ -230,17 +231,14 @@ export function walkRecords(
     let start = batchStart + 61;
     let end = batchEnd;
     const codec = attributes & 0x07;
-    if (codec === 1) {
-      records = gunzipSync(buf.subarray(start, end));
+    if (codec !== 0) {
+      records = decompressRecords(
+        codec,
+        buf.subarray(start, end),
+        `record batch at offset ${baseOffset}`,
+      );
       start = 0;
       end = records.length;
-    } else if (codec !== 0) {
-      const name = ['none', 'gzip', 'snappy', 'lz4', 'zstd'][codec] ?? `codec ${codec}`;
-      throw new GamepipeError(
-        ErrorCodes.kafka,
-        `record batch at offset ${baseOffset} is compressed with ${name}; extract reads uncompressed and gzip batches`,
-        { hint: 'set compression.type=none (or gzip) on the topic or the producer' },
-      );
     }
     const at = new RecordCursor(records, start);
     for (let i = 0; i < count && at.pos < end; i++) {
@@ -271,6 +269,25 @@ export function walkRecords(
     }
   }
   return Math.min(next, to);
+}
+
+/**
+ * A batch's CRC-32C (over its attributes to its end) against the one it carries: a batch that
+ * changed on disk or on the way is refused, never read as records.
+ */
+function checkCrc(buf: Buffer, start: number, end: number, baseOffset: number): void {
+  const carried = buf.readUInt32BE(start + 17);
+  const computed = crc32c(buf, start + 21, end);
+  if (carried !== computed) {
+    throw new GamepipeError(
+      ErrorCodes.kafkaCorrupt,
+      `record batch at offset ${baseOffset} fails its CRC-32C check (carries ${carried.toString(16)}, has ${computed.toString(16)})`,
+      {
+        hint: "the log is corrupt at that offset: check the broker's disk; reading resumes past it once the records are deleted (kafka-delete-records) or the partition is restored from a replica",
+        context: { offset: baseOffset },
+      },
+    );
+  }
 }
 
 /**

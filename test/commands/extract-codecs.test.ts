@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { manifestPath } from '../../src/lib/lake/layout.js';
+import { withHdfs } from '../../src/lib/hdfs/webhdfs.js';
+import {
+  freshTopic,
+  lakeEventIds,
+  makeEvent,
+  produceRaw,
+  ROOT,
+  runCli,
+  stackConfig,
+  uniqueName,
+} from '../helpers.js';
+
+const config = stackConfig();
+
+/** The Java client's classpath, as the tests' own stack resolved it for its broker. */
+function kafkaClasspath(): string {
+  const dir = join(config.home, 'classpath');
+  const file = readdirSync(dir).find((f) => f.startsWith('kafka-'));
+  assert.ok(file, `no Kafka classpath in ${dir}`);
+  return readFileSync(join(dir, file), 'utf8').trim();
+}
+
+/** Sends `lines` ("codec<TAB>key<TAB>value") with the Java producer, one per codec. */
+async function javaProduce(topic: string, lines: string[]): Promise<void> {
+  const child = spawn(
+    'java',
+    [
+      '-cp',
+      kafkaClasspath(),
+      join(ROOT, 'test', 'fixtures', 'JavaProducer.java'),
+      config.brokers.join(','),
+      topic,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdin.end(lines.map((l) => `${l}\n`).join(''));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, out);
+  assert.match(out, new RegExp(`sent ${lines.length}`), out);
+}
+
+/** The compression codecs of the batches in a topic's log segments on the broker's disk. */
+function codecsInLog(topic: string, partitions: number): Set<number> {
+  const codecs = new Set<number>();
+  for (let p = 0; p < partitions; p++) {
+    const log = readFileSync(
+      join(config.home, 'kafka', 'data', `${topic}-${p}`, '00000000000000000000.log'),
+    );
+    for (let pos = 0; pos + 61 <= log.length; pos += 12 + log.readInt32BE(pos + 8)) {
+      codecs.add(log.readInt16BE(pos + 21) & 7);
+    }
+  }
+  return codecs;
+}
+
+function events(n: number, seed: number): Array<{ id: string; key: string; value: string }> {
+  return Array.from({ length: n }, (_, i) => {
+    const host = `user${(i * 7 + seed) % 50}.comcast.com`;
+    const e = makeEvent({
+      kind: i % 3 === 0 ? 'join_guild' : 'purchase',
+      item: i % 3 === 0 ? undefined : 'sword',
+      headers: { Host: host, Accept: '*/*' },
+      metadata: i % 3 === 0 ? { guild_id: 'g01' } : { price: 4.99, currency: 'USD', quantity: 1 },
+    });
+    return { id: e.event_id, key: host, value: JSON.stringify(e) };
+  });
+}
+
+describe('extract: record batches as other producers write them (real broker, the Java client)', function () {
+  this.timeout(300_000);
+  const base = `/tmp/gamepipe-test/${uniqueName('codecs')}`;
+
+  after(async () => {
+    await withHdfs(config, (hdfs) => hdfs.delete(base, { recursive: true }));
+  });
+
+  it('batches compressed with none, gzip, snappy, lz4 and zstd by the Java producer all land, each event once', async function () {
+    const topic = await freshTopic('gp-test-codecs', 2);
+    const day = new Date().toISOString().slice(0, 10);
+    const sent: string[] = [];
+    const lines: string[] = [];
+    for (const [i, codec] of ['none', 'gzip', 'snappy', 'lz4', 'zstd'].entries()) {
+      for (const e of events(40, i)) {
+        lines.push(`${codec}\t${e.key}\t${e.value}`);
+        sent.push(e.id);
+      }
+    }
+    await javaProduce(topic, lines);
+    // the log holds batches of every codec (attributes' low 3 bits), as the broker stored them
+    assert.deepEqual([...codecsInLog(topic, 2)].sort(), [0, 1, 2, 3, 4]);
+    if (new Date().toISOString().slice(0, 10) !== day) this.skip(); // midnight UTC passed
+    const res = await runCli([
+      'extract',
+      '--date',
+      day,
+      '--topic',
+      topic,
+      '--base',
+      base,
+      '--format',
+      'json',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const r = JSON.parse(res.stdout) as { records: number; rejected: number; duplicates: number };
+    assert.deepEqual([r.records, r.rejected, r.duplicates], [200, 0, 0]);
+    const ids = await lakeEventIds(base, day);
+    assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), [...sent].sort());
+  });
+
+  it("a batch corrupted on the broker's disk stops extract with GP_KAFKA_CORRUPT naming partition and offset; nothing is published", async function () {
+    const topic = await freshTopic('gp-test-corrupt', 1);
+    const day = new Date().toISOString().slice(0, 10);
+    // three produce requests: three batches, at offsets 0, 10 and 20
+    for (let k = 0; k < 3; k++) {
+      await produceRaw(
+        topic,
+        events(10, k).map((e) => ({ key: e.key, value: e.value, timestampMs: Date.now() })),
+      );
+    }
+    // a byte of the second batch's records flipped in the log segment, as a failing disk would
+    const segment = join(config.home, 'kafka', 'data', `${topic}-0`, '00000000000000000000.log');
+    const fd = openSync(segment, 'r+');
+    try {
+      const head = Buffer.alloc(12);
+      readSync(fd, head, 0, 12, 0);
+      const second = 12 + head.readInt32BE(8); // the first batch's length follows its offset
+      readSync(fd, head, 0, 12, second);
+      assert.equal(Number(head.readBigInt64BE(0)), 10, 'the second batch starts at offset 10');
+      const at = second + 12 + head.readInt32BE(8) - 20; // inside its last record's value
+      const byte = Buffer.alloc(1);
+      readSync(fd, byte, 0, 1, at);
+      writeSync(fd, Buffer.from([(byte[0] as number) ^ 0x20]), 0, 1, at);
+    } finally {
+      closeSync(fd);
+    }
+    if (new Date().toISOString().slice(0, 10) !== day) this.skip();
+    const lake = `${base}/corrupt`;
+    const res = await runCli(['extract', '--date', day, '--topic', topic, '--base', lake]);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `^gamepipe: error GP_KAFKA_CORRUPT: ${topic} partition 0: record batch at offset 10 fails its CRC-32C check`,
+      ),
+    );
+    const published = await withHdfs(config, (hdfs) => hdfs.stat(manifestPath(lake, day)));
+    assert.equal(published, undefined, 'no manifest for the date');
+  });
+});
