@@ -232,11 +232,12 @@ function recordVisitor(
 }
 
 /**
- * How readRange reaches the partition's leader: the one the job names, else looked up; after a
- * failed connect the leader is looked up again. Connections reuse the response buffers of this
- * thread's closed ones; `recycle` hands theirs back once readRange has closed them.
+ * How readRange reaches the partition's leader: the one the job names first; every connection
+ * after a failure asks the cluster for the leader again (it may have moved: NOT_LEADER, a broker
+ * restarted). Connections reuse the response buffers of this thread's closed ones; `recycle`
+ * hands theirs back once readRange has closed them.
  */
-function leaderConnector(
+export function leaderConnector(
   config: Pick<Config, 'brokers'>,
   topic: string,
   partition: number,
@@ -245,6 +246,7 @@ function leaderConnector(
   let known = leader;
   const connections: KafkaConnection[] = [];
   const connect = async (): Promise<KafkaConnection> => {
+    if (connections.length > 0) known = undefined; // a reconnect: the leader may have moved
     if (known === undefined) {
       // kafkajs only to look the leader up again after a failure: a thread starts faster
       const { partitionLeaders } = await import('../kafka/admin.js');
@@ -267,10 +269,7 @@ function leaderConnector(
       frameBuffers.pop() ?? [],
     );
     connections.push(connection);
-    await connection.connect().catch((err: unknown) => {
-      known = undefined; // ask for the leader again next time
-      throw err;
-    });
+    await connection.connect();
     return connection;
   };
   const recycle = (): void => {

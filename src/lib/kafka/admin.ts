@@ -333,6 +333,22 @@ export function topicLeaders(
   return { partitions: partitions.length, leaders };
 }
 
+/**
+ * The largest record batch the topic takes (`max.message.bytes`, the topic's own or the broker's
+ * default as the broker reports it); Kafka's default when the broker does not say.
+ */
+export async function maxMessageBytes(admin: Admin, topic: string): Promise<number> {
+  const described = await admin.describeConfigs({
+    resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['max.message.bytes'] }],
+    includeSynonyms: false,
+  });
+  const value = Number(
+    described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')
+      ?.configValue,
+  );
+  return Number.isInteger(value) && value > 0 ? value : 1_048_588;
+}
+
 /** The leader broker (host:port) of each partition of a topic. */
 export async function partitionLeaders(
   config: Pick<Config, 'brokers'>,

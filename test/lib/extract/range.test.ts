@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseTimestamp } from '../../../src/lib/extract/range.js';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { leaderConnector, parseTimestamp } from '../../../src/lib/extract/range.js';
+import { parseBroker } from '../../../src/lib/kafka/protocol/connection.js';
+import { readRange } from '../../../src/lib/kafka/protocol/fetch.js';
+import { freshTopic, produceRaw, stackConfig } from '../../helpers.js';
 import { splitRanges } from '../../../src/lib/extract/run.js';
 
 /**
@@ -73,5 +77,66 @@ describe('lib/extract-range', () => {
       { partition: 1, startOffset: 176, endOffset: 343 },
       { partition: 1, startOffset: 343, endOffset: 510 },
     ]);
+  });
+});
+
+describe('lib/extract-range: reading from a leader that goes away (real broker, a TCP proxy)', function () {
+  this.timeout(120_000);
+
+  it('after the connection to the leader it was given is lost, it asks for the leader again and reads every record once', async () => {
+    const config = stackConfig();
+    const topic = await freshTopic('gp-test-leader', 1);
+    const n = 3_000;
+    await produceRaw(
+      topic,
+      Array.from({ length: n }, (_, i) => ({
+        key: `user${i % 9}.att.com`,
+        value: JSON.stringify({ i, pad: 'x'.repeat(200) }),
+        timestampMs: Date.now(),
+      })),
+    );
+    // a proxy in front of the broker, named as the partition's leader; it goes away mid-read,
+    // as a leader does when it restarts or loses leadership
+    const { host, port } = parseBroker(config.brokers[0] as string);
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(port, host);
+      client.pipe(upstream).pipe(client);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxied = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const leader = leaderConnector(config, topic, 0, proxied);
+    const seen: number[] = [];
+    let cut = false;
+    await readRange(
+      {
+        connect: leader.connect,
+        topic,
+        partition: 0,
+        startOffset: 0,
+        endOffset: n,
+        maxBytes: 32 * 1024, // many small fetches, so the cut lands mid-range
+        afterFetch: async () => {
+          if (!cut && seen.length >= 1_000) {
+            cut = true;
+            proxy.close();
+            for (const s of sockets) s.destroy();
+          }
+        },
+      },
+      (offset) => {
+        seen.push(offset);
+      },
+    );
+    assert.ok(cut, 'the proxy was cut mid-read');
+    assert.deepEqual(
+      seen,
+      Array.from({ length: n }, (_, i) => i),
+    );
   });
 });

@@ -157,6 +157,17 @@ export async function readRange(
     connection.close();
   }
 
+  /** A new connection (to the leader as it is now); a failed attempt is retried with backoff. */
+  async function reconnect(backoff: Backoff): Promise<KafkaConnection> {
+    for (;;) {
+      try {
+        return await connect();
+      } catch (err) {
+        if (!isRetriable(err) || !(await backoff.next())) throw err;
+      }
+    }
+  }
+
   async function readLoop(): Promise<void> {
     let offset = startOffset;
     let inFlight = fetchAt(offset);
@@ -168,12 +179,9 @@ export async function readRange(
         res = await inFlight;
         if (res.error !== 0) throw fetchError(res.error, topic, partition, offset);
       } catch (err) {
-        const retriable = err instanceof GamepipeError && err.retriable;
-        if (!retriable || !(await backoff.next())) throw err;
+        if (!isRetriable(err) || !(await backoff.next())) throw err;
         connection.close();
-        connection = await connect().catch((e: unknown) => {
-          throw backoff.exhausted ? e : err;
-        });
+        connection = await reconnect(backoff);
         inFlight = fetchAt(offset);
         continue;
       }
@@ -253,6 +261,10 @@ function protocolError(message: string): GamepipeError {
   return new GamepipeError(ErrorCodes.kafka, `Kafka protocol: ${message}`, {
     hint: 'check that --brokers points at Kafka (not a proxy or another service), then rerun',
   });
+}
+
+function isRetriable(err: unknown): boolean {
+  return err instanceof GamepipeError && err.retriable;
 }
 
 /** A corrupt batch's error, its message naming the topic and partition too. */

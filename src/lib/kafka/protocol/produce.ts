@@ -8,7 +8,7 @@
  */
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
 import { Backoff } from '../../core/retry.js';
-import { partitionLeaders } from '../admin.js';
+import { leadersOf, maxMessageBytes, withAdmin } from '../admin.js';
 import { partitionForKey } from '../partitioner.js';
 import { WireReader, WireWriter } from './codec.js';
 import { KafkaConnection, parseBroker } from './connection.js';
@@ -33,6 +33,8 @@ export class WireProducer {
     private readonly partitions: number,
     private readonly producerId: number,
     private readonly producerEpoch: number,
+    /** The largest record batch the topic takes: a partition's messages go in batches below it. */
+    private readonly maxBatchBytes: number,
   ) {
     this.sequences = new Int32Array(partitions);
   }
@@ -43,9 +45,17 @@ export class WireProducer {
     topic: string,
     { clientId = 'gamepipe-serve', timeoutMs = 10_000 } = {},
   ): Promise<WireProducer> {
-    const { partitions, leaders: leaderOf } = await partitionLeaders(
+    const {
+      partitions,
+      leaders: leaderOf,
+      maxBytes,
+    } = await withAdmin(
       { brokers: [...brokers] },
-      topic,
+      async (admin) => ({
+        ...(await leadersOf(admin, topic)),
+        maxBytes: await maxMessageBytes(admin, topic),
+      }),
+      { topic },
     );
     if (partitions === 0) {
       throw new GamepipeError(ErrorCodes.topicNotFound, `topic ${topic} does not exist`, {
@@ -84,7 +94,7 @@ export class WireProducer {
         if (error === 0) {
           const producerId = r.int64();
           const producerEpoch = r.int16();
-          return new WireProducer(topic, leaders, partitions, producerId, producerEpoch);
+          return new WireProducer(topic, leaders, partitions, producerId, producerEpoch, maxBytes);
         }
         if (!COORDINATOR_BUSY.has(error) || !(await backoff.next())) {
           throw produceError(error, topic);
@@ -123,47 +133,61 @@ export class WireProducer {
       list.push(m);
     }
     const now = Date.now();
-    const byConnection = new Map<KafkaConnection, Array<{ partition: number; batch: Buffer }>>();
+    // request k carries the k-th record batch of each partition: batches stay under the topic's
+    // size limit, and a connection sends its requests in order, so sequences follow on
+    const requests: Array<Map<KafkaConnection, Array<{ partition: number; batch: Buffer }>>> = [];
     for (const [partition, list] of byPartition) {
       const c = this.leaders.get(partition) as KafkaConnection;
-      // sequence numbers are taken now, so requests sent before this one is answered follow on;
-      // they wrap to 0 after 2³¹ - 1, as the broker expects
-      const seq = this.sequences[partition] as number;
-      this.sequences[partition] = (seq + list.length) % 2 ** 31;
-      const batch = encodeRecordBatch(list, this.producerId, this.producerEpoch, seq, now);
-      let entries = byConnection.get(c);
-      if (!entries) byConnection.set(c, (entries = []));
-      entries.push({ partition, batch });
+      splitBySize(list, this.maxBatchBytes).forEach((chunk, k) => {
+        // sequence numbers are taken now, so requests sent before this one is answered follow
+        // on; they wrap to 0 after 2³¹ - 1, as the broker expects
+        const seq = this.sequences[partition] as number;
+        this.sequences[partition] = (seq + chunk.length) % 2 ** 31;
+        const batch = encodeRecordBatch(chunk, this.producerId, this.producerEpoch, seq, now);
+        const byConnection = (requests[k] ??= new Map());
+        let entries = byConnection.get(c);
+        if (!entries) byConnection.set(c, (entries = []));
+        entries.push({ partition, batch });
+      });
     }
     try {
       await Promise.all(
-        [...byConnection].map(async ([c, entries]) => {
-          const w = new WireWriter()
-            .string(null) // transactional id
-            .int16(-1) // acks=all
-            .int32(timeoutMs)
-            .int32(1)
-            .string(this.topic)
-            .int32(entries.length);
-          for (const e of entries) w.int32(e.partition).int32(e.batch.length).bytes(e.batch);
-          const body = await c.request(API_PRODUCE, PRODUCE_VERSION, w.toBuffer());
-          const r = new WireReader(body);
-          const topics = r.int32();
-          for (let t = 0; t < topics; t++) {
-            r.string();
-            const n = r.int32();
-            for (let i = 0; i < n; i++) {
-              r.int32(); // partition
-              const error = r.int16();
-              r.pos += 16; // base offset, log append time
-              if (error !== 0) throw produceError(error, this.topic);
-            }
-          }
-        }),
+        requests.flatMap((byConnection) =>
+          [...byConnection].map(([c, entries]) => this.produce(c, entries, timeoutMs)),
+        ),
       );
     } catch (err) {
       this.failed = true;
       throw err;
+    }
+  }
+
+  /** One produce request on one leader's connection, acks=all; throws the first error. */
+  private async produce(
+    c: KafkaConnection,
+    entries: Array<{ partition: number; batch: Buffer }>,
+    timeoutMs: number,
+  ): Promise<void> {
+    const w = new WireWriter()
+      .string(null) // transactional id
+      .int16(-1) // acks=all
+      .int32(timeoutMs)
+      .int32(1)
+      .string(this.topic)
+      .int32(entries.length);
+    for (const e of entries) w.int32(e.partition).int32(e.batch.length).bytes(e.batch);
+    const body = await c.request(API_PRODUCE, PRODUCE_VERSION, w.toBuffer());
+    const r = new WireReader(body);
+    const topics = r.int32();
+    for (let t = 0; t < topics; t++) {
+      r.string();
+      const n = r.int32();
+      for (let i = 0; i < n; i++) {
+        r.int32(); // partition
+        const error = r.int16();
+        r.pos += 16; // base offset, log append time
+        if (error !== 0) throw produceError(error, this.topic);
+      }
     }
   }
 
@@ -172,6 +196,31 @@ export class WireProducer {
     for (const c of this.leaders.values()) c.close();
   }
 }
+
+/**
+ * Messages in runs whose record batch stays within `maxBytes` (a batch's header, and each record's
+ * key, value and at most 23 bytes of lengths and deltas); a message too big alone gets a run of
+ * its own, for the broker to refuse.
+ */
+export function splitBySize(messages: OutMessage[], maxBytes: number): OutMessage[][] {
+  const runs: OutMessage[][] = [];
+  let run: OutMessage[] = [];
+  let size = BATCH_HEADER_BYTES;
+  for (const m of messages) {
+    const bytes = Buffer.byteLength(m.key) + Buffer.byteLength(m.value) + 23;
+    if (run.length > 0 && size + bytes > maxBytes) {
+      runs.push(run);
+      run = [];
+      size = BATCH_HEADER_BYTES;
+    }
+    run.push(m);
+    size += bytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+const BATCH_HEADER_BYTES = 61;
 
 /**
  * Keys go to partitions by the topic's partition count, as the Java client places them: a
