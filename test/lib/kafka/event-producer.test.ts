@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { createTopic } from '../../../src/lib/kafka/admin.js';
 import { EventProducer } from '../../../src/lib/kafka/event-producer.js';
-import { splitBySize } from '../../../src/lib/kafka/protocol/produce.js';
+import { parseBroker } from '../../../src/lib/kafka/protocol/connection.js';
+import { splitBySize, WireProducer } from '../../../src/lib/kafka/protocol/produce.js';
 import { readTopic, stackConfig, uniqueName } from '../../helpers.js';
 
 describe("lib/kafka producer: record batches within the topic's max.message.bytes", function () {
@@ -41,6 +43,64 @@ describe("lib/kafka producer: record batches within the topic's max.message.byte
       );
     } finally {
       await producer.close();
+    }
+  });
+});
+
+describe('lib/kafka producer: an answer lost on the wire (real broker, a TCP proxy)', function () {
+  this.timeout(60_000);
+
+  it('the batch is sent again with the same sequence: acknowledged, and in the topic exactly once', async () => {
+    const config = stackConfig();
+    const topic = uniqueName('gp-test-lostack');
+    await createTopic(config, { topic, partitions: 1 });
+    // a proxy that forwards the first produce request to the broker and then drops the
+    // connection instead of passing the broker's answer back: the batch landed, the answer is lost
+    const { host, port } = parseBroker(config.brokers[0] as string);
+    let cut = 0;
+    const proxy = createServer((client) => {
+      const upstream = connect(port, host);
+      let producing = false;
+      client.on('data', (d: Buffer) => {
+        if (d.length >= 6 && d.readInt16BE(4) === 0) producing = true; // API key 0: Produce
+        upstream.write(d);
+      });
+      upstream.on('data', (d: Buffer) => {
+        if (producing && cut === 0) {
+          cut++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        client.write(d);
+      });
+      for (const s of [client, upstream]) s.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const via = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const producer = await WireProducer.connect(config.brokers, topic, { route: () => via });
+    try {
+      const messages = Array.from({ length: 100 }, (_, i) => ({
+        key: 'user1.comcast.com',
+        value: JSON.stringify({ i }),
+      }));
+      await producer.send(messages, 10_000);
+      assert.equal(cut, 1, 'the first answer was dropped');
+      await producer.send(
+        [{ key: 'user1.comcast.com', value: JSON.stringify({ i: 100 }) }],
+        10_000,
+      );
+      const landed = (await readTopic(topic, config)).map(
+        (r) => (JSON.parse(r.value) as { i: number }).i,
+      );
+      assert.deepEqual(
+        landed,
+        Array.from({ length: 101 }, (_, i) => i),
+      );
+    } finally {
+      producer.close();
+      proxy.close();
     }
   });
 });

@@ -1,14 +1,15 @@
 /**
  * An idempotent producer on the wire protocol for the API's hot path: record batches are encoded
  * straight into one buffer per partition (kafkajs spends ~20 µs a message building objects and
- * copies). Each `send` is one produce request per leader with acks=all; several may be in flight
- * (sequence numbers keep their order). A failure leaves the producer unusable and the caller
- * starts a new one (a new producer id, so sequence numbers start clean). Metadata comes from
- * kafkajs's admin client.
+ * copies). Each `send` is one produce request per partition batch with acks=all; several may be
+ * in flight (sequence numbers keep their order). A lost connection or a moved leader is answered
+ * by sending the same batch again to the current leader (the broker drops what it already has);
+ * any other failure leaves the producer unusable and the caller starts a new one (a new producer
+ * id, so sequence numbers start clean). Metadata comes from kafkajs's admin client.
  */
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
 import { Backoff } from '../../core/retry.js';
-import { leadersOf, maxMessageBytes, withAdmin } from '../admin.js';
+import { leadersOf, maxMessageBytes, partitionLeaders, withAdmin } from '../admin.js';
 import { partitionForKey } from '../partitioner.js';
 import { WireReader, WireWriter } from './codec.js';
 import { KafkaConnection, parseBroker } from './connection.js';
@@ -27,6 +28,9 @@ export class WireProducer {
   private readonly sequences: Int32Array;
   private failed = false;
 
+  /** A partition's connection being replaced, shared by the requests that found it broken. */
+  private readonly replacing = new Map<number, Promise<void>>();
+
   private constructor(
     readonly topic: string,
     private readonly leaders: Map<number, KafkaConnection>,
@@ -35,6 +39,7 @@ export class WireProducer {
     private readonly producerEpoch: number,
     /** The largest record batch the topic takes: a partition's messages go in batches below it. */
     private readonly maxBatchBytes: number,
+    private readonly link: Link,
   ) {
     this.sequences = new Int32Array(partitions);
   }
@@ -43,8 +48,13 @@ export class WireProducer {
   static async connect(
     brokers: readonly string[],
     topic: string,
-    { clientId = 'gamepipe-serve', timeoutMs = 10_000 } = {},
+    {
+      clientId = 'gamepipe-serve',
+      timeoutMs = 10_000,
+      route = (address: string) => address,
+    }: { clientId?: string; timeoutMs?: number; route?: (address: string) => string } = {},
   ): Promise<WireProducer> {
+    const link: Link = { brokers, clientId, timeoutMs, route };
     const {
       partitions,
       leaders: leaderOf,
@@ -69,8 +79,7 @@ export class WireProducer {
       // one connection per partition: a broker works on one request per connection at a time,
       // so the partitions' requests are appended in parallel
       for (const [partition, address] of leaderOf) {
-        const { host, port } = parseBroker(address);
-        const c = new KafkaConnection(host, port, clientId, timeoutMs);
+        const c = connection(link, address);
         leaders.set(partition, c);
         await c.connect(1_000);
       }
@@ -94,7 +103,15 @@ export class WireProducer {
         if (error === 0) {
           const producerId = r.int64();
           const producerEpoch = r.int16();
-          return new WireProducer(topic, leaders, partitions, producerId, producerEpoch, maxBytes);
+          return new WireProducer(
+            topic,
+            leaders,
+            partitions,
+            producerId,
+            producerEpoch,
+            maxBytes,
+            link,
+          );
         }
         if (!COORDINATOR_BUSY.has(error) || !(await backoff.next())) {
           throw produceError(error, topic);
@@ -133,62 +150,113 @@ export class WireProducer {
       list.push(m);
     }
     const now = Date.now();
-    // request k carries the k-th record batch of each partition: batches stay under the topic's
-    // size limit, and a connection sends its requests in order, so sequences follow on
-    const requests: Array<Map<KafkaConnection, Array<{ partition: number; batch: Buffer }>>> = [];
+    // each partition's batches go in order on its own connection (sequences taken now follow
+    // on); a batch stays under the topic's size limit
+    const sends: Array<Promise<void>> = [];
     for (const [partition, list] of byPartition) {
-      const c = this.leaders.get(partition) as KafkaConnection;
-      splitBySize(list, this.maxBatchBytes).forEach((chunk, k) => {
-        // sequence numbers are taken now, so requests sent before this one is answered follow
-        // on; they wrap to 0 after 2³¹ - 1, as the broker expects
+      for (const chunk of splitBySize(list, this.maxBatchBytes)) {
+        // sequence numbers wrap to 0 after 2³¹ - 1, as the broker expects
         const seq = this.sequences[partition] as number;
         this.sequences[partition] = (seq + chunk.length) % 2 ** 31;
         const batch = encodeRecordBatch(chunk, this.producerId, this.producerEpoch, seq, now);
-        const byConnection = (requests[k] ??= new Map());
-        let entries = byConnection.get(c);
-        if (!entries) byConnection.set(c, (entries = []));
-        entries.push({ partition, batch });
-      });
+        sends.push(this.deliver(partition, batch, timeoutMs));
+      }
     }
     try {
-      await Promise.all(
-        requests.flatMap((byConnection) =>
-          [...byConnection].map(([c, entries]) => this.produce(c, entries, timeoutMs)),
-        ),
-      );
+      await Promise.all(sends);
     } catch (err) {
       this.failed = true;
       throw err;
     }
   }
 
-  /** One produce request on one leader's connection, acks=all; throws the first error. */
+  /**
+   * Sends one partition's batch (acks=all) until its leader acknowledges it. A lost connection or
+   * a leader that moved is answered by sending the same bytes again — same producer id, epoch and
+   * sequence — to the leader as it is now: the broker keeps a batch it already has once and
+   * acknowledges it again, so an answer lost on the wire is neither a 503 nor a duplicate. Other
+   * errors, and time past `timeoutMs`, fail the send.
+   */
+  private async deliver(partition: number, batch: Buffer, timeoutMs: number): Promise<void> {
+    const backoff = new Backoff({
+      retries: Infinity,
+      initialMs: 50,
+      maxMs: 1_000,
+      deadline: Date.now() + timeoutMs,
+    });
+    for (;;) {
+      const c = this.leaders.get(partition) as KafkaConnection;
+      let failure: GamepipeError;
+      try {
+        const error = await this.produce(c, partition, batch, timeoutMs);
+        if (error === 0) return;
+        failure = produceError(error, this.topic);
+        if (!RESEND.has(error) || this.failed) throw failure;
+      } catch (err) {
+        if (!(err instanceof GamepipeError) || !err.retriable || this.failed) throw err;
+        failure = err;
+      }
+      if (!(await backoff.next())) throw failure;
+      await this.replace(partition, c).catch(() => undefined); // tried again after the backoff
+    }
+  }
+
+  /** One produce request of one partition's batch; the partition's error code (0: acknowledged). */
   private async produce(
     c: KafkaConnection,
-    entries: Array<{ partition: number; batch: Buffer }>,
+    partition: number,
+    batch: Buffer,
     timeoutMs: number,
-  ): Promise<void> {
+  ): Promise<number> {
     const w = new WireWriter()
       .string(null) // transactional id
       .int16(-1) // acks=all
       .int32(timeoutMs)
       .int32(1)
       .string(this.topic)
-      .int32(entries.length);
-    for (const e of entries) w.int32(e.partition).int32(e.batch.length).bytes(e.batch);
+      .int32(1)
+      .int32(partition)
+      .int32(batch.length)
+      .bytes(batch);
     const body = await c.request(API_PRODUCE, PRODUCE_VERSION, w.toBuffer());
     const r = new WireReader(body);
-    const topics = r.int32();
-    for (let t = 0; t < topics; t++) {
-      r.string();
-      const n = r.int32();
-      for (let i = 0; i < n; i++) {
-        r.int32(); // partition
-        const error = r.int16();
-        r.pos += 16; // base offset, log append time
-        if (error !== 0) throw produceError(error, this.topic);
-      }
+    r.int32(); // topics: the one asked
+    r.string();
+    r.int32(); // partitions: the one asked
+    r.int32(); // partition
+    return r.int16();
+  }
+
+  /**
+   * A new connection to the partition's leader as the cluster names it now, in place of `broken`
+   * (once, however many requests found it broken).
+   */
+  private replace(partition: number, broken: KafkaConnection): Promise<void> {
+    if (this.leaders.get(partition) !== broken) return Promise.resolve();
+    let pending = this.replacing.get(partition);
+    if (!pending) {
+      pending = (async () => {
+        const { leaders } = await partitionLeaders({ brokers: [...this.link.brokers] }, this.topic);
+        const address = leaders.get(partition);
+        if (!address) {
+          throw new GamepipeError(
+            ErrorCodes.kafkaUnavailable,
+            `${this.topic} partition ${partition} has no leader yet`,
+            { retriable: true },
+          );
+        }
+        const c = connection(this.link, address);
+        await c.connect(1_000);
+        if (this.failed) {
+          c.close();
+          return;
+        }
+        broken.close();
+        this.leaders.set(partition, c);
+      })().finally(() => this.replacing.delete(partition));
+      this.replacing.set(partition, pending);
     }
+    return pending;
   }
 
   close(): void {
@@ -197,12 +265,39 @@ export class WireProducer {
   }
 }
 
+/** How a producer reaches brokers: for its connections, and for new ones after a failure. */
+interface Link {
+  brokers: readonly string[];
+  clientId: string;
+  timeoutMs: number;
+  /** Where to connect for a broker's address (tests put a proxy in between). */
+  route: (address: string) => string;
+}
+
+function connection(link: Link, address: string): KafkaConnection {
+  const { host, port } = parseBroker(link.route(address));
+  return new KafkaConnection(host, port, link.clientId, link.timeoutMs);
+}
+
+/**
+ * Produce errors answered by sending the same batch again (to the leader as it is now): the
+ * leader moved or is being elected (5, 6, 74, 75), a timeout or a network error on the broker's
+ * side (7, 13), too few in-sync replicas for now (19, 20), or an earlier batch of this partition
+ * not there yet (45: it is being resent too). Epoch and producer-id errors are not: the producer
+ * is replaced.
+ */
+const RESEND: ReadonlySet<number> = new Set([5, 6, 7, 13, 19, 20, 45, 74, 75]);
+
 /**
  * Messages in runs whose record batch stays within `maxBytes` (a batch's header, and each record's
  * key, value and at most 23 bytes of lengths and deltas); a message too big alone gets a run of
  * its own, for the broker to refuse.
  */
 export function splitBySize(messages: OutMessage[], maxBytes: number): OutMessage[][] {
+  // the usual case, from string lengths alone: a UTF-16 unit is at most 3 bytes of UTF-8
+  let bound = BATCH_HEADER_BYTES;
+  for (const m of messages) bound += 3 * (m.key.length + m.value.length) + 23;
+  if (bound <= maxBytes) return [messages];
   const runs: OutMessage[][] = [];
   let run: OutMessage[] = [];
   let size = BATCH_HEADER_BYTES;

@@ -2,9 +2,27 @@
  * Record batches (message format v2): encoded for produce, with CRC-32C and varints, and walked in
  * place for fetch, record by record, without an object per record.
  */
+import { createRequire } from 'node:module';
 import { ErrorCodes, GamepipeError } from '../../core/errors.js';
 import { readInt64 } from './codec.js';
 import { decompressRecords } from './codecs.js';
+
+/**
+ * CRC-32C of buf[start, end) as every batch is checked and written: @node-rs/crc32's, which uses
+ * the CPU's CRC instructions (~2.8 GB/s here, ten times the JavaScript below: checking every
+ * fetched batch in JavaScript cost extract 19 % at 1 M events), or the JavaScript one where that
+ * native module has no build for the platform.
+ */
+export const batchCrc: (buf: Buffer, start: number, end: number) => number = (() => {
+  try {
+    const native = (
+      createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Buffer) => number }
+    ).crc32c;
+    return (buf: Buffer, start: number, end: number) => native(buf.subarray(start, end)) >>> 0;
+  } catch {
+    return crc32c;
+  }
+})();
 
 /** CRC-32C (Castagnoli), which record batches carry; table-driven, 8 bytes a step. */
 const CRC_TABLES = (() => {
@@ -140,7 +158,7 @@ export function encodeRecordBatch(
     pos += buf.write(m.value, pos, v, 'utf8');
     buf[pos++] = 0; // headers
   }
-  buf.writeUInt32BE(crc32c(buf, 21, total), 17);
+  buf.writeUInt32BE(batchCrc(buf, 21, total), 17);
   return buf;
 }
 
@@ -277,7 +295,7 @@ export function walkRecords(
  */
 function checkCrc(buf: Buffer, start: number, end: number, baseOffset: number): void {
   const carried = buf.readUInt32BE(start + 17);
-  const computed = crc32c(buf, start + 21, end);
+  const computed = batchCrc(buf, start + 21, end);
   if (carried !== computed) {
     throw new GamepipeError(
       ErrorCodes.kafkaCorrupt,

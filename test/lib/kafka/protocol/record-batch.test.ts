@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { readInt64 } from '../../../../src/lib/kafka/protocol/codec.js';
 import {
+  batchCrc,
   crc32c,
   encodeRecordBatch,
   TransactionFilter,
@@ -140,5 +142,17 @@ describe('lib/kafka record batches: every codec, and the CRC', () => {
     }
     const unknown = compressed(plain, 6, (b) => b);
     assert.throws(() => read(unknown), /unknown compression codec \(6\)/);
+  });
+});
+
+describe('lib/kafka CRC-32C: the native one and ours agree', () => {
+  it('on random buffers and slices of every alignment', () => {
+    for (let n = 0; n < 200; n++) {
+      const buf = randomBytes(1 + ((n * 7919) % 5000));
+      const start = n % 13;
+      const end = Math.max(start, buf.length - (n % 7));
+      assert.equal(batchCrc(buf, start, end), crc32c(buf, start, end), `case ${n}`);
+    }
+    assert.equal(batchCrc(Buffer.from('123456789'), 0, 9), 0xe3069283);
   });
 });
