@@ -104,3 +104,89 @@ describe('lib/kafka producer: an answer lost on the wire (real broker, a TCP pro
     }
   });
 });
+
+describe('lib/kafka producer: answers that say the leader moved, or that the producer is fenced (real broker, a proxy rewriting the answer)', function () {
+  this.timeout(60_000);
+
+  /**
+   * A proxy that sets the error code of the first produce answer to `code` (the batch itself
+   * landed on the broker). Produce v3 answer: size, correlation id, topics (1), topic name,
+   * partitions (1), partition index, error code, ...
+   */
+  async function rewritingProxy(
+    topic: string,
+    code: number,
+  ): Promise<{ via: string; close: () => void; rewritten: () => number }> {
+    const { host, port } = parseBroker(stackConfig().brokers[0] as string);
+    let rewritten = 0;
+    const server = createServer((client) => {
+      const upstream = connect(port, host);
+      let producing = false;
+      client.on('data', (d: Buffer) => {
+        if (d.length >= 6 && d.readInt16BE(4) === 0) producing = true;
+        upstream.write(d);
+      });
+      upstream.on('data', (d: Buffer) => {
+        if (producing && rewritten === 0) {
+          const at = 4 + 4 + 4 + 2 + Buffer.byteLength(topic) + 4 + 4;
+          assert.equal(d.readInt16BE(at), 0, 'the broker accepted the batch');
+          d.writeInt16BE(code, at);
+          rewritten++;
+        }
+        client.write(d);
+      });
+      for (const s of [client, upstream]) s.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      via: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => server.close(),
+      rewritten: () => rewritten,
+    };
+  }
+
+  it('NOT_LEADER_OR_FOLLOWER: the same batch goes again and the broker keeps it once', async () => {
+    const config = stackConfig();
+    const topic = uniqueName('gp-test-notleader');
+    await createTopic(config, { topic, partitions: 1 });
+    const proxy = await rewritingProxy(topic, 6);
+    const producer = await WireProducer.connect(config.brokers, topic, { route: () => proxy.via });
+    try {
+      const messages = Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: String(i) }));
+      await producer.send(messages, 10_000);
+      assert.equal(proxy.rewritten(), 1);
+      const landed = (await readTopic(topic, config)).map((r) => Number(r.value));
+      assert.deepEqual(
+        landed,
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+    } finally {
+      producer.close();
+      proxy.close();
+    }
+  });
+
+  it('INVALID_PRODUCER_EPOCH is not resent: the send fails at once, naming it, for a new producer to take over', async () => {
+    const config = stackConfig();
+    const topic = uniqueName('gp-test-fenced');
+    await createTopic(config, { topic, partitions: 1 });
+    const proxy = await rewritingProxy(topic, 47);
+    const producer = await WireProducer.connect(config.brokers, topic, { route: () => proxy.via });
+    try {
+      const t0 = Date.now();
+      await assert.rejects(
+        producer.send([{ key: 'k', value: 'x' }], 10_000),
+        (e: { code?: string; message?: string }) =>
+          e.code === 'GP_KAFKA_UNAVAILABLE' && /INVALID_PRODUCER_EPOCH/.test(e.message ?? ''),
+      );
+      assert.ok(
+        Date.now() - t0 < 2_000,
+        `failed after ${Date.now() - t0} ms, not resent until the timeout`,
+      );
+    } finally {
+      producer.close();
+      proxy.close();
+    }
+  });
+});

@@ -186,16 +186,17 @@ export class WireProducer {
     });
     for (;;) {
       const c = this.leaders.get(partition) as KafkaConnection;
-      let failure: GamepipeError;
+      // the partition's error code, or the connection's failure (the batch may have landed)
+      let outcome: number | GamepipeError;
       try {
-        const error = await this.produce(c, partition, batch, timeoutMs);
-        if (error === 0) return;
-        failure = produceError(error, this.topic);
-        if (!RESEND.has(error) || this.failed) throw failure;
+        outcome = await this.produce(c, partition, batch, timeoutMs);
       } catch (err) {
         if (!(err instanceof GamepipeError) || !err.retriable || this.failed) throw err;
-        failure = err;
+        outcome = err;
       }
+      if (outcome === 0) return;
+      const failure = typeof outcome === 'number' ? produceError(outcome, this.topic) : outcome;
+      if (typeof outcome === 'number' && (!RESEND.has(outcome) || this.failed)) throw failure;
       if (!(await backoff.next())) throw failure;
       await this.replace(partition, c).catch(() => undefined); // tried again after the backoff
     }
