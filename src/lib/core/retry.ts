@@ -28,7 +28,7 @@ export class Backoff {
     return Math.min(maxMs, retryAfterMs ?? initialMs * 2 ** this.attempts);
   }
 
-  /** True when another retry may be made (retries, deadline and signal permit). */
+  /** True when no retry is left: the retries are spent, the deadline would pass, or the signal aborted. */
   get exhausted(): boolean {
     const { retries, deadline, signal } = this.policy;
     return (
