@@ -8,7 +8,7 @@ import { planRun } from '../src/lib/traffic/generator.js';
 import { createKafka, withAdmin } from '../src/lib/kafka/admin.js';
 import { HostPartitioner } from '../src/lib/kafka/partitioner.js';
 import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
-import { BIN, makeEvent, ROOT, uniqueName } from '../test/helpers.js';
+import { BIN, extractArgs, makeEvent, ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
 export async function fillTopic(config: Config, n: number, date: string): Promise<string> {
@@ -119,18 +119,7 @@ export async function measuredExtract(
   base: string,
   date: string,
 ): Promise<{ ms: number; peakRssMb: number; records: number }> {
-  const ex = await measured([
-    BIN,
-    'extract',
-    '--date',
-    date,
-    '--topic',
-    topic,
-    '--base',
-    base,
-    '--format',
-    'json',
-  ]);
+  const ex = await measured([BIN, ...extractArgs(date, topic, base, '--format', 'json')]);
   if (ex.code !== 0) throw new Error(`extract failed (${ex.code})`);
   return { ...ex, records: (JSON.parse(ex.stdout) as { records: number }).records };
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/core/config.js';
 import { createTopic, withAdmin } from '../src/lib/kafka/admin.js';
-import { BIN, daysAgo, freePort, uniqueName } from '../test/helpers.js';
+import { BIN, daysAgo, extractArgs, freePort, uniqueName } from '../test/helpers.js';
 import {
   BATCH_BODY,
   cleanUp,
@@ -83,23 +83,17 @@ if (what.has('extract') || what.has('report')) {
     return base;
   };
   try {
-    const extractArgs = (bin: string, base: string): string[] => [
+    const extractCmd = (bin: string, base: string): string[] => [
       bin,
-      'extract',
-      '--date',
-      DATE,
-      '--topic',
-      topic,
-      '--base',
-      base,
+      ...extractArgs(DATE, topic, base),
     ];
     if (what.has('extract')) {
-      const rows = await interleaved('extract', (bin) => extractArgs(bin, lake()));
+      const rows = await interleaved('extract', (bin) => extractCmd(bin, lake()));
       process.stdout.write(header('extract', `${n} events`) + TABLE + rows.join('\n') + '\n');
     }
     if (what.has('report')) {
       const base = lake();
-      const m = await measured(extractArgs(BIN, base));
+      const m = await measured(extractCmd(BIN, base));
       if (m.code !== 0) throw new Error('extract for the reports failed');
       const rows: string[] = [];
       for (const report of ['events', 'hosts']) {

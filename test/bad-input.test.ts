@@ -18,6 +18,7 @@ import {
   lakeEventIds,
   makeEvent,
   daysAgo,
+  extractArgs,
 } from './helpers.js';
 
 const config = stackConfig();
@@ -683,17 +684,7 @@ describe('bad input: garbage in the topic → every bad record in _rejected, eve
       if (e) mixed.push({ key: e.Host, value: JSON.stringify(e), timestampMs: t });
     });
     await produceRaw(topic, mixed);
-    const res = await runCli([
-      'extract',
-      '--date',
-      day,
-      '--topic',
-      topic,
-      '--base',
-      base,
-      '--format',
-      'json',
-    ]);
+    const res = await runCli(extractArgs(day, topic, base, '--format', 'json'));
     assert.equal(res.code, 0, res.stderr);
     const r = JSON.parse(res.stdout) as {
       records: number;

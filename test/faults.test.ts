@@ -21,6 +21,7 @@ import {
   stackConfig,
   uniqueName,
   type CliResult,
+  extractArgs,
 } from './helpers.js';
 
 const config = stackConfig();
@@ -114,7 +115,7 @@ async function extractAndVerify(
 ): Promise<Figures> {
   const dates = [...new Set([formatDate(since), formatDate(Date.now())])];
   for (const d of dates) {
-    const ex = await runCli(['extract', '--date', d, '--topic', topic, '--base', base]);
+    const ex = await runCli(extractArgs(d, topic, base));
     assert.equal(ex.code, 0, `${fault}: extract ${d}: ${ex.stderr}`);
   }
   const v = await runCli([
@@ -269,18 +270,8 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     server.child.kill('SIGTERM');
     await server.done;
     const date = formatDate(Date.now());
-    const extract = background([
-      'extract',
-      '--date',
-      date,
-      '--topic',
-      topic,
-      '--base',
-      base,
-      // small row groups: the run takes long enough to be hit mid-way
-      '--row-group-rows',
-      '100',
-    ]);
+    // small row groups: the run takes long enough to be hit mid-way
+    const extract = background(extractArgs(date, topic, base, '--row-group-rows', '100'));
     await withHdfs(config, async (hdfs) => {
       for (let i = 0; i < 400 && !(await hdfs.stat(stagingDir(base, date))); i++) await sleep(25);
     });

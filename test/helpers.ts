@@ -279,3 +279,13 @@ export function makeEvent({
 export function daysAgo(n: number): string {
   return new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 }
+
+/** The arguments of `gamepipe extract` of one date from a topic into a lake; extra flags after. */
+export function extractArgs(
+  date: string,
+  topic: string,
+  base: string,
+  ...extra: string[]
+): string[] {
+  return ['extract', '--date', date, '--topic', topic, '--base', base, ...extra];
+}

@@ -13,6 +13,7 @@ import {
   runCli,
   stackConfig,
   uniqueName,
+  extractArgs,
 } from '../helpers.js';
 
 const config = stackConfig();
@@ -97,17 +98,7 @@ describe('extract: record batches as other producers write them (real broker, th
     // the log holds batches of every codec (attributes' low 3 bits), as the broker stored them
     assert.deepEqual([...codecsInLog(topic, 2)].sort(), [0, 1, 2, 3, 4]);
     if (new Date().toISOString().slice(0, 10) !== day) this.skip(); // midnight UTC passed
-    const res = await runCli([
-      'extract',
-      '--date',
-      day,
-      '--topic',
-      topic,
-      '--base',
-      base,
-      '--format',
-      'json',
-    ]);
+    const res = await runCli(extractArgs(day, topic, base, '--format', 'json'));
     assert.equal(res.code, 0, res.stderr);
     const r = JSON.parse(res.stdout) as { records: number; rejected: number; duplicates: number };
     assert.deepEqual([r.records, r.rejected, r.duplicates], [200, 0, 0]);
@@ -143,7 +134,7 @@ describe('extract: record batches as other producers write them (real broker, th
     }
     if (new Date().toISOString().slice(0, 10) !== day) this.skip();
     const lake = `${base}/corrupt`;
-    const res = await runCli(['extract', '--date', day, '--topic', topic, '--base', lake]);
+    const res = await runCli(extractArgs(day, topic, lake));
     assert.equal(res.code, 1, res.stderr);
     assert.match(
       res.stderr,

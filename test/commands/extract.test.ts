@@ -20,6 +20,7 @@ import {
   lakeEventIds,
   makeEvent,
   daysAgo,
+  extractArgs,
 } from '../helpers.js';
 
 const config = stackConfig();
@@ -79,10 +80,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
   let base: string;
   const planted: Planted[] = [];
   const extractIn = (env: NodeJS.ProcessEnv, date: string, ...extra: string[]) =>
-    runCli(
-      ['extract', '--date', date, '--topic', topic, '--base', base, '--format', 'json', ...extra],
-      { env },
-    );
+    runCli(extractArgs(date, topic, base, '--format', 'json', ...extra), { env });
   const extract = (date: string, ...extra: string[]) => extractIn({}, date, ...extra);
 
   before(async () => {
@@ -160,10 +158,9 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
       'published-join_guild',
       'published-_rejected',
     ]) {
-      const crashed = await runCli(
-        ['extract', '--date', date, '--topic', topic, '--base', base, ...small],
-        { env: { GAMEPIPE_TEST_CRASH_AT: point } },
-      );
+      const crashed = await runCli(extractArgs(date, topic, base, ...small), {
+        env: { GAMEPIPE_TEST_CRASH_AT: point },
+      });
       assert.notEqual(crashed.code, 0, `${point}: the run was killed`);
       // at the final paths: each output is the previous complete one or absent, never a part
       for (const [o, want] of [
@@ -304,17 +301,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     await c.commit();
     await tx.disconnect();
     if (new Date().toISOString().slice(0, 10) !== day) this.skip(); // midnight UTC passed
-    const res = await runCli([
-      'extract',
-      '--date',
-      day,
-      '--topic',
-      own,
-      '--base',
-      base,
-      '--format',
-      'json',
-    ]);
+    const res = await runCli(extractArgs(day, own, base, '--format', 'json'));
     assert.equal(res.code, 0, res.stderr);
     const r = JSON.parse(res.stdout) as { records: number; rejected: number };
     assert.equal(r.rejected, 0);
@@ -381,7 +368,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
 
   it('an empty day writes an empty, complete manifest and says so', async () => {
     const empty = daysAgo(22);
-    const res = await runCli(['extract', '--date', empty, '--topic', topic, '--base', base]);
+    const res = await runCli(extractArgs(empty, topic, base));
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, new RegExp(`no events on ${empty}: an empty, complete manifest`));
     const m = await manifest(base, empty);
@@ -503,18 +490,10 @@ print(json.dumps(out))`,
   });
 
   it('bad dates and a base that is a file give their coded errors', async () => {
-    const future = await runCli([
-      'extract',
-      '--date',
-      '2099-01-01',
-      '--topic',
-      topic,
-      '--base',
-      base,
-    ]);
+    const future = await runCli(extractArgs('2099-01-01', topic, base));
     assert.equal(future.code, 1);
     assert.match(future.stderr, /^gamepipe: error GP_DATE_IN_FUTURE: /);
-    const bad = await runCli(['extract', '--date', '2026-02-30', '--topic', topic, '--base', base]);
+    const bad = await runCli(extractArgs('2026-02-30', topic, base));
     assert.match(bad.stderr, /^gamepipe: error GP_BAD_DATE: "2026-02-30" is not a date/);
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
     const file = `${base}-file`;
@@ -547,18 +526,8 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
   let base: string;
   const day = daysAgo(12);
   const events = dayOfEvents(day, 400, 3);
-  const cmd = (date: string, ...extra: string[]): string[] => [
-    'extract',
-    '--date',
-    date,
-    '--topic',
-    topic,
-    '--base',
-    base,
-    '--format',
-    'json',
-    ...extra,
-  ];
+  const cmd = (date: string, ...extra: string[]): string[] =>
+    extractArgs(date, topic, base, '--format', 'json', ...extra);
   const exists = (path: string): Promise<boolean> =>
     withHdfs(config, async (hdfs) => (await hdfs.stat(path)) !== undefined);
 
@@ -751,19 +720,9 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
     const splitBase = `/tmp/gamepipe-test/${uniqueName('split')}`;
     const sums: Array<Record<string, string>> = [];
     for (const threads of ['1', '2', '4']) {
-      const res = await runCli([
-        'extract',
-        '--date',
-        date,
-        '--topic',
-        big,
-        '--base',
-        splitBase,
-        '--threads',
-        threads,
-        '--format',
-        'json',
-      ]);
+      const res = await runCli(
+        extractArgs(date, big, splitBase, '--threads', threads, '--format', 'json'),
+      );
       assert.equal(res.code, 0, res.stderr);
       const files = await checksums(outputDir(splitBase, 'purchases', date));
       assert.ok(
