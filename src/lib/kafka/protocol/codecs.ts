@@ -19,8 +19,8 @@ let snappyUncompress: ((input: Uint8Array, length: number) => Uint8Array) | unde
 let lz4Frame: ((input: Buffer) => Buffer) | undefined;
 let zstd: ((input: Uint8Array) => Uint8Array) | undefined;
 
-/** The records of a compressed batch, decompressed; `where` names the batch in errors. */
-export function decompressRecords(codec: number, input: Buffer, where: string): Buffer {
+/** The records of a compressed batch, decompressed; `baseOffset` names the batch in errors. */
+export function decompressRecords(codec: number, input: Buffer, baseOffset: number): Buffer {
   const name = CODEC_NAMES[codec] ?? `codec ${codec}`;
   try {
     switch (codec) {
@@ -41,16 +41,17 @@ export function decompressRecords(codec: number, input: Buffer, where: string): 
   } catch (err) {
     throw new GamepipeError(
       ErrorCodes.kafkaCorrupt,
-      `${where} is compressed with ${name} and does not decompress: ${(err as Error).message}`,
+      `record batch at offset ${baseOffset} is compressed with ${name} and does not decompress: ${(err as Error).message}`,
       {
         hint: 'the batch is corrupt in the log: read the partition with kcat to see it, or delete the records up to the next offset with kafka-delete-records',
         cause: err,
+        context: { offset: baseOffset },
       },
     );
   }
   throw new GamepipeError(
     ErrorCodes.kafkaCorrupt,
-    `${where} has an unknown compression codec (${codec})`,
+    `record batch at offset ${baseOffset} has an unknown compression codec (${codec})`,
     {
       hint: 'Kafka knows none (0), gzip (1), snappy (2), lz4 (3) and zstd (4): the batch is corrupt or from a newer Kafka',
     },

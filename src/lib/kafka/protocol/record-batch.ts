@@ -250,11 +250,7 @@ export function walkRecords(
     let end = batchEnd;
     const codec = attributes & 0x07;
     if (codec !== 0) {
-      records = decompressRecords(
-        codec,
-        buf.subarray(start, end),
-        `record batch at offset ${baseOffset}`,
-      );
+      records = decompressRecords(codec, buf.subarray(start, end), baseOffset);
       start = 0;
       end = records.length;
     }
