@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../lib/api/server.js';
-import type { Config } from '../lib/core/config.js';
+import { kafkaAccess, type Config } from '../lib/core/config.js';
 import { extractDate, type ExtractResult } from '../lib/extract/run.js';
 import { planRun } from '../lib/traffic/generator.js';
 import { formatDate } from '../lib/lake/layout.js';
@@ -58,7 +58,7 @@ export async function runDemo(
   );
   const api = await step(
     'serve',
-    () => startApi({ brokers: config.brokers, topic: config.topic, host: config.apiHost, port: 0 }),
+    () => startApi({ ...kafkaAccess(config), topic: config.topic, host: config.apiHost, port: 0 }),
     (a) => `the API listens on ${a.url}`,
   );
   const ledgerPath = join(tmpdir(), `gamepipe-demo-ledger-${Date.now()}.jsonl`);

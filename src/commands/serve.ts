@@ -59,6 +59,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const log = opts.accessLog === false ? undefined : lineWriter(opts.accessLog);
   const api = await startApi({
     brokers: config.brokers,
+    kafkaSecurity: config.kafkaSecurity,
     topic: config.topic,
     host: config.apiHost,
     port: config.apiPort,

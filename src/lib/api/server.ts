@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { KafkaAccess } from '../core/config.js';
 import { ErrorCodes } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { probeKafka } from '../kafka/admin.js';
@@ -24,8 +25,7 @@ import {
 import { ApiMetrics } from './metrics.js';
 import { Responder } from './responses.js';
 
-export interface ApiOptions {
-  brokers: readonly string[];
+export interface ApiOptions extends KafkaAccess {
   topic: string;
   host?: string;
   port?: number;
@@ -60,7 +60,7 @@ interface RouteContext {
 
 /** /readyz: the producer is healthy and Kafka answered a metadata probe within the last second. */
 function readiness(
-  brokers: readonly string[],
+  access: KafkaAccess,
   producer: EventProducer,
   closing: () => boolean,
 ): () => Promise<{ ok: boolean; detail: string }> {
@@ -71,7 +71,7 @@ function readiness(
       return { ok: false, detail: producer.lastFailure?.message ?? 'Kafka is slow' };
     if (Date.now() - lastProbe.at > 1_000) {
       try {
-        await probeKafka({ brokers }, { connectionTimeoutMs: 1_000 });
+        await probeKafka(access, { connectionTimeoutMs: 1_000 });
         lastProbe = { at: Date.now(), ok: true, detail: '' };
       } catch (err) {
         lastProbe = { at: Date.now(), ok: false, detail: (err as Error).message };
@@ -257,6 +257,7 @@ function createApiServer(
  */
 export async function startApi({
   brokers,
+  kafkaSecurity,
   topic,
   host = '127.0.0.1',
   port = 5000,
@@ -269,6 +270,7 @@ export async function startApi({
   const metrics = new ApiMetrics();
   const producer = new EventProducer({
     brokers,
+    kafkaSecurity,
     topic,
     ackTimeoutMs,
     lingerMs,
@@ -281,7 +283,7 @@ export async function startApi({
     routes: new EventRoutes(producer, metrics, out),
     metrics,
     token,
-    ready: readiness(brokers, producer, () => out.closing),
+    ready: readiness({ brokers, kafkaSecurity }, producer, () => out.closing),
   };
   const server = createApiServer(ctx, requestTimeoutMs, accessLog);
   try {

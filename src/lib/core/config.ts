@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, GamepipeError } from './errors.js';
 
 /** The YAML parser is loaded when a config file is read, not by every `gamepipe --help`. */
@@ -27,13 +27,91 @@ export interface Config {
   readonly datanodeHttpPort: number;
   readonly datanodePort: number;
   readonly datanodeIpcPort: number;
+  /**
+   * How Kafka connections are made: Kafka's own names (security.protocol), PLAINTEXT by default.
+   * SSL and SASL_SSL use TLS; SASL_PLAINTEXT and SASL_SSL log in with the mechanism below.
+   */
+  readonly kafkaSecurityProtocol: SecurityProtocol;
+  /** PEM file of the CA that signed the brokers' certificates (default: the system's CAs). */
+  readonly kafkaSslCaFile: string | undefined;
+  /** PEM client certificate and key, for brokers that ask for one (ssl.client.auth). */
+  readonly kafkaSslCertFile: string | undefined;
+  readonly kafkaSslKeyFile: string | undefined;
+  /** Whether the broker's certificate must name the host connected to (on unless set false). */
+  readonly kafkaSslCheckHostname: boolean;
+  readonly kafkaSaslMechanism: SaslMechanism | undefined;
+  readonly kafkaSaslUsername: string | undefined;
+  /**
+   * A file holding the SASL password (its first line). The password itself is read from the
+   * file or from GAMEPIPE_KAFKA_SASL_PASSWORD, never from a config file or a flag.
+   */
+  readonly kafkaSaslPasswordFile: string | undefined;
   /** Where the config file came from, if one was read. */
   readonly configFile: string | undefined;
+  /** The Kafka settings above, checked and with their files read; undefined for PLAINTEXT. */
+  readonly kafkaSecurity: KafkaSecurity | undefined;
 }
 
-type Settable = Omit<Config, 'configFile'>;
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** How to reach the brokers: what every Kafka client of gamepipe is given. */
+export interface KafkaAccess {
+  readonly brokers: readonly string[];
+  readonly kafkaSecurity?: KafkaSecurity | undefined;
+}
+
+/** Only what reaches Kafka, out of a config (or anything holding it). */
+export function kafkaAccess({ brokers, kafkaSecurity }: KafkaAccess): KafkaAccess {
+  return { brokers, kafkaSecurity };
+}
+
+export interface KafkaTls {
+  /** PEM contents, read from the files the config names. */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly checkHostname: boolean;
+}
+
+export interface KafkaSasl {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * TLS and SASL settings of the Kafka connections. The password is kept out of JSON and of
+ * `util.inspect` (a logged config or error context shows `[secret]`); worker threads receive it
+ * as a plain copy of the fields.
+ */
+export class KafkaSecurity {
+  constructor(
+    readonly protocol: SecurityProtocol,
+    readonly tls: KafkaTls | undefined,
+    readonly sasl: KafkaSasl | undefined,
+  ) {}
+
+  toJSON(): Record<string, unknown> {
+    return {
+      protocol: this.protocol,
+      tls: this.tls && { ...this.tls, key: this.tls.key && '[secret]' },
+      sasl: this.sasl && { ...this.sasl, password: '[secret]' },
+    };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
+    return this.toJSON();
+  }
+}
+
+type Derived = 'configFile' | 'kafkaSecurity';
+type Settable = Omit<Config, Derived>;
 type Key = keyof Settable;
-type Kind = 'string' | 'list' | 'port' | 'url' | 'absPath';
+type Kind =
+  'string' | 'list' | 'port' | 'url' | 'absPath' | 'file' | 'boolean' | 'protocol' | 'mechanism';
 
 const KINDS: Record<Key, Kind> = {
   home: 'string',
@@ -49,7 +127,18 @@ const KINDS: Record<Key, Kind> = {
   datanodeHttpPort: 'port',
   datanodePort: 'port',
   datanodeIpcPort: 'port',
+  kafkaSecurityProtocol: 'protocol',
+  kafkaSslCaFile: 'file',
+  kafkaSslCertFile: 'file',
+  kafkaSslKeyFile: 'file',
+  kafkaSslCheckHostname: 'boolean',
+  kafkaSaslMechanism: 'mechanism',
+  kafkaSaslUsername: 'string',
+  kafkaSaslPasswordFile: 'file',
 };
+
+/** Read from the environment only (GAMEPIPE_KAFKA_SASL_PASSWORD): a secret is not a setting. */
+export const PASSWORD_ENV = 'GAMEPIPE_KAFKA_SASL_PASSWORD';
 
 export const CONFIG_KEYS = Object.keys(KINDS) as Key[];
 
@@ -74,6 +163,14 @@ function defaults(env: NodeJS.ProcessEnv): Settable {
     datanodeHttpPort: 9864,
     datanodePort: 9866,
     datanodeIpcPort: 9867,
+    kafkaSecurityProtocol: 'PLAINTEXT',
+    kafkaSslCaFile: undefined,
+    kafkaSslCertFile: undefined,
+    kafkaSslKeyFile: undefined,
+    kafkaSslCheckHostname: true,
+    kafkaSaslMechanism: undefined,
+    kafkaSaslUsername: undefined,
+    kafkaSaslPasswordFile: undefined,
   };
 }
 
@@ -125,9 +222,24 @@ function coerce(key: Key, raw: unknown, source: string): unknown {
       if (!s.startsWith('/')) throw invalid(key, source, raw, 'an absolute path like /gamepipe');
       return s.length > 1 ? s.replace(/\/+$/, '') : s;
     }
-    case 'string': {
+    case 'string':
+    case 'file': {
       const s = String(raw).trim();
-      if (s.length === 0) throw invalid(key, source, raw, 'a non-empty string');
+      if (s.length === 0)
+        throw invalid(key, source, raw, kind === 'file' ? 'a file path' : 'a non-empty string');
+      return s;
+    }
+    case 'boolean': {
+      const s = String(raw).trim().toLowerCase();
+      if (s === 'true' || s === '1' || s === 'yes') return true;
+      if (s === 'false' || s === '0' || s === 'no') return false;
+      throw invalid(key, source, raw, 'true or false');
+    }
+    case 'protocol':
+    case 'mechanism': {
+      const s = String(raw).trim().toUpperCase();
+      const allowed: readonly string[] = kind === 'protocol' ? SECURITY_PROTOCOLS : SASL_MECHANISMS;
+      if (!allowed.includes(s)) throw invalid(key, source, raw, `one of ${allowed.join(', ')}`);
       return s;
     }
   }
@@ -152,6 +264,16 @@ function readConfigFile(path: string): Record<string, unknown> {
       hint: `write it as key: value lines, keys among ${CONFIG_KEYS.join(', ')}`,
       context: { path },
     });
+  }
+  if ('kafkaSaslPassword' in parsed) {
+    throw new GamepipeError(
+      ErrorCodes.config,
+      `config file ${path} holds kafkaSaslPassword: a password is not kept in the config file`,
+      {
+        hint: `remove it; put it in a file named by kafkaSaslPasswordFile, or in ${PASSWORD_ENV}`,
+        context: { path },
+      },
+    );
   }
   const unknown = Object.keys(parsed).filter((k) => !(k in KINDS));
   if (unknown.length > 0) {
@@ -203,7 +325,9 @@ export function resolveConfig({
   if (existsSync(file)) {
     usedFile = resolve(file);
     for (const [k, v] of Object.entries(readConfigFile(file))) {
-      out[k] = coerce(k as Key, v, `config file ${file}`);
+      const value = coerce(k as Key, v, `config file ${file}`);
+      // a file named in the config file is found next to it, wherever gamepipe runs from
+      out[k] = KINDS[k as Key] === 'file' ? resolve(dirname(usedFile), value as string) : value;
     }
   }
   for (const key of CONFIG_KEYS) {
@@ -215,7 +339,112 @@ export function resolveConfig({
     if (v !== undefined) out[key] = coerce(key, v, `flag --${kebab(key)}`);
   }
   out.configFile = usedFile;
+  out.kafkaSecurity = kafkaSecurityOf(out as unknown as Settable, env);
   return Object.freeze(out) as unknown as Config;
+}
+
+function configError(message: string, hint: string, key: string): GamepipeError {
+  return new GamepipeError(ErrorCodes.config, message, { hint, context: { key } });
+}
+
+/** A file the config names, read whole; GP_CONFIG naming the key when it cannot be read. */
+function readSetting(key: Key, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw configError(
+      `cannot read ${key} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      `point ${key} (${envName(key)}) at a readable file`,
+      key,
+    );
+  }
+}
+
+/** The TLS and SASL settings as one checked object: what is missing is said before connecting. */
+function kafkaSecurityOf(c: Settable, env: NodeJS.ProcessEnv): KafkaSecurity | undefined {
+  const protocol = c.kafkaSecurityProtocol;
+  const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL';
+  const usesSasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
+  if (!usesTls) {
+    for (const key of ['kafkaSslCaFile', 'kafkaSslCertFile', 'kafkaSslKeyFile'] as const) {
+      if (c[key] !== undefined) {
+        throw configError(
+          `${key} is set but kafkaSecurityProtocol is ${protocol}, which does not use TLS`,
+          'set kafkaSecurityProtocol to SSL or SASL_SSL, or drop the TLS settings',
+          key,
+        );
+      }
+    }
+  }
+  if (!usesSasl && c.kafkaSaslMechanism !== undefined) {
+    throw configError(
+      `kafkaSaslMechanism is set but kafkaSecurityProtocol is ${protocol}, which does not use SASL`,
+      'set kafkaSecurityProtocol to SASL_SSL (or SASL_PLAINTEXT), or drop kafkaSaslMechanism',
+      'kafkaSaslMechanism',
+    );
+  }
+  if (protocol === 'PLAINTEXT') return undefined;
+  let tls: KafkaTls | undefined;
+  if (usesTls) {
+    if ((c.kafkaSslCertFile === undefined) !== (c.kafkaSslKeyFile === undefined)) {
+      throw configError(
+        'a client certificate needs both kafkaSslCertFile and kafkaSslKeyFile',
+        'set both (PEM files), or neither when the brokers do not ask for a client certificate',
+        'kafkaSslCertFile',
+      );
+    }
+    tls = {
+      ...(c.kafkaSslCaFile !== undefined && {
+        ca: readSetting('kafkaSslCaFile', c.kafkaSslCaFile),
+      }),
+      ...(c.kafkaSslCertFile !== undefined && {
+        cert: readSetting('kafkaSslCertFile', c.kafkaSslCertFile),
+      }),
+      ...(c.kafkaSslKeyFile !== undefined && {
+        key: readSetting('kafkaSslKeyFile', c.kafkaSslKeyFile),
+      }),
+      checkHostname: c.kafkaSslCheckHostname,
+    };
+  }
+  let sasl: KafkaSasl | undefined;
+  if (usesSasl) {
+    const mechanism = c.kafkaSaslMechanism;
+    const username = c.kafkaSaslUsername;
+    if (mechanism === undefined || username === undefined) {
+      const key = mechanism === undefined ? 'kafkaSaslMechanism' : 'kafkaSaslUsername';
+      throw configError(
+        `kafkaSecurityProtocol ${protocol} needs ${key}`,
+        `set ${key} (${envName(key)}) in the config file or the environment`,
+        key,
+      );
+    }
+    sasl = { mechanism, username, password: saslPassword(c, env) };
+  }
+  return new KafkaSecurity(protocol, tls, sasl);
+}
+
+function saslPassword(c: Settable, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env[PASSWORD_ENV];
+  if (fromEnv !== undefined && c.kafkaSaslPasswordFile !== undefined) {
+    throw configError(
+      `both ${PASSWORD_ENV} and kafkaSaslPasswordFile are set`,
+      'keep one of them, so it is clear which password is used',
+      'kafkaSaslPasswordFile',
+    );
+  }
+  const password =
+    fromEnv ??
+    (c.kafkaSaslPasswordFile === undefined
+      ? undefined
+      : (readSetting('kafkaSaslPasswordFile', c.kafkaSaslPasswordFile).split(/\r?\n/)[0] ?? ''));
+  if (password === undefined || password === '') {
+    throw configError(
+      `SASL user ${c.kafkaSaslUsername ?? ''} has no password`,
+      `set kafkaSaslPasswordFile to a file holding it, or ${PASSWORD_ENV}`,
+      'kafkaSaslPasswordFile',
+    );
+  }
+  return password;
 }
 
 function kebab(key: string): string {

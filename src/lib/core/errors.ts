@@ -8,6 +8,7 @@ export const ErrorCodes = {
   kafkaUnavailable: 'GP_KAFKA_UNAVAILABLE',
   kafka: 'GP_KAFKA',
   kafkaCorrupt: 'GP_KAFKA_CORRUPT',
+  kafkaAuth: 'GP_KAFKA_AUTH',
   topicExists: 'GP_TOPIC_EXISTS',
   topicNotFound: 'GP_TOPIC_NOT_FOUND',
   hdfsUnavailable: 'GP_HDFS_UNAVAILABLE',

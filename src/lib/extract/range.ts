@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { crashPoint } from '../core/test-hooks.js';
-import type { Config } from '../core/config.js';
+import type { KafkaAccess } from '../core/config.js';
 import { Claim, FingerprintSet, SharedIdTable } from '../lake/dedup.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import type { GameEvent } from '../events/event.js';
@@ -238,7 +238,7 @@ function recordVisitor(
  * hands theirs back once readRange has closed them.
  */
 export function leaderConnector(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   topic: string,
   partition: number,
   leader: string | undefined,
@@ -260,14 +260,12 @@ export function leaderConnector(
     }
     const { host, port } = parseBroker(known);
     // readRange is done with a response before the one after next arrives: 2 buffers do
-    const connection = new KafkaConnection(
-      host,
-      port,
-      'gamepipe-extract',
-      30_000,
-      2,
-      frameBuffers.pop() ?? [],
-    );
+    const connection = new KafkaConnection(host, port, {
+      clientId: 'gamepipe-extract',
+      recycle: 2,
+      pool: frameBuffers.pop() ?? [],
+      security: config.kafkaSecurity,
+    });
     connections.push(connection);
     await connection.connect();
     return connection;
@@ -280,7 +278,7 @@ export function leaderConnector(
 
 /** Lands one partition's range in staging; see RangeJob for the two passes. */
 export async function extractRange(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   hdfs: WebHdfs,
   ids: SharedIdTable,
   { topic, range, staging, rowGroupRows, pass, seq, leader }: RangeJob,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../core/config.js';
+import type { Config, KafkaAccess } from '../core/config.js';
 import { SharedIdTable } from '../lake/dedup.js';
 import { VERSION } from '../core/version.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
@@ -70,7 +70,7 @@ export interface ExtractResult {
  * LogAppendTime, so record times never go back within a partition.
  */
 export async function dayRanges(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   topic: string,
   date: string,
 ): Promise<{ ranges: PartitionRange[]; dayClosed: boolean; leaders: Map<number, string> }> {
@@ -104,7 +104,7 @@ export async function dayRanges(
  * the same bytes; a crash leaves the previous output or none, and the next run cleans up.
  */
 export async function extractDate(
-  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  config: KafkaAccess & Pick<Config, 'webhdfsUrl' | 'hdfsUser'>,
   {
     date,
     topic,
@@ -198,7 +198,7 @@ function emptyResult({ date, topic, dryRun }: RunSettings, day: DayRanges): Extr
 
 /** A dry run, or the date landed under its lease; the timing filled in. */
 async function extractWith(
-  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  config: KafkaAccess & Pick<Config, 'webhdfsUrl' | 'hdfsUser'>,
   pool: WorkerPool | undefined,
   run: RunSettings,
 ): Promise<ExtractResult> {
@@ -242,7 +242,7 @@ async function assertDirectoryOrAbsent(hdfs: WebHdfs, base: string): Promise<voi
 
 /** The date's ranges read into staging and published, with the lease held throughout. */
 async function landDay(
-  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  config: KafkaAccess & Pick<Config, 'webhdfsUrl' | 'hdfsUser'>,
   hdfs: WebHdfs,
   pool: WorkerPool,
   lease: DateLease,
@@ -363,7 +363,7 @@ interface ReadDayOptions {
  * to an earlier one are read again, so the output equals a one-partition-at-a-time run.
  */
 async function readDay(
-  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>,
+  config: KafkaAccess & Pick<Config, 'webhdfsUrl' | 'hdfsUser'>,
   {
     topic,
     ranges,
@@ -380,7 +380,12 @@ async function readDay(
   if (parts.length === 0) return;
   const ids = SharedIdTable.forIds(total, parts.length);
   const setup: WorkerSetup = {
-    config: { brokers: config.brokers, webhdfsUrl: config.webhdfsUrl, hdfsUser: config.hdfsUser },
+    config: {
+      brokers: config.brokers,
+      kafkaSecurity: config.kafkaSecurity,
+      webhdfsUrl: config.webhdfsUrl,
+      hdfsUser: config.hdfsUser,
+    },
     ids: ids.buffers,
   };
   const read = new Map<number, number>();

@@ -3,14 +3,14 @@
  * each with extractRange. Errors go back as plain data and become GamepipeErrors again there.
  */
 import { parentPort } from 'node:worker_threads';
-import type { Config } from '../core/config.js';
+import type { Config, KafkaAccess } from '../core/config.js';
 import { SharedIdTable } from '../lake/dedup.js';
 import { GamepipeError } from '../core/errors.js';
 import { extractRange, type RangeJob } from './range.js';
 import { withHdfs } from '../hdfs/webhdfs.js';
 
 export interface WorkerSetup {
-  config: Pick<Config, 'brokers' | 'webhdfsUrl' | 'hdfsUser'>;
+  config: KafkaAccess & Pick<Config, 'webhdfsUrl' | 'hdfsUser'>;
   ids: SharedIdTable['buffers'];
 }
 

@@ -3,10 +3,11 @@ import {
   logLevel as KafkaLogLevel,
   type Admin,
   type ITopicConfig,
+  type KafkaConfig,
   type logCreator,
   type RetryOptions,
 } from 'kafkajs';
-import type { Config } from '../core/config.js';
+import { kafkaAccess as access, type KafkaAccess, type KafkaSecurity } from '../core/config.js';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../core/errors.js';
 
 /** Topic settings the events topic must have: the daily extract reads days by record time. */
@@ -14,8 +15,7 @@ export const EVENTS_TOPIC_CONFIG: Readonly<Record<string, string>> = Object.free
   'message.timestamp.type': 'LogAppendTime',
 });
 
-export interface KafkaClientOptions {
-  brokers: readonly string[];
+export interface KafkaClientOptions extends KafkaAccess {
   clientId?: string;
   /** kafkajs log lines go here; silent by default. */
   logCreator?: logCreator;
@@ -27,6 +27,7 @@ const silent: logCreator = () => () => undefined;
 
 export function createKafka({
   brokers,
+  kafkaSecurity,
   clientId = 'gamepipe',
   logCreator = silent,
   connectionTimeoutMs = 3_000,
@@ -40,7 +41,33 @@ export function createKafka({
     connectionTimeout: connectionTimeoutMs,
     requestTimeout: 30_000,
     retry,
+    ...kafkajsSecurity(kafkaSecurity),
   });
+}
+
+/** The same TLS and SASL settings as the wire client's, in kafkajs's terms. */
+function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (!security) return {};
+  const { tls, sasl } = security;
+  return {
+    // kafkajs hands `ssl` to tls.connect and sets the server name to the broker's host
+    ...(tls && {
+      ssl: {
+        ...(tls.ca !== undefined && { ca: [tls.ca] }),
+        ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }),
+        rejectUnauthorized: true,
+        ...(!tls.checkHostname && { checkServerIdentity: () => undefined }),
+      },
+    }),
+    ...(sasl && {
+      sasl:
+        sasl.mechanism === 'PLAIN'
+          ? { mechanism: 'plain', username: sasl.username, password: sasl.password }
+          : sasl.mechanism === 'SCRAM-SHA-256'
+            ? { mechanism: 'scram-sha-256', username: sasl.username, password: sasl.password }
+            : { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password },
+    }),
+  };
 }
 
 interface KafkaJsError extends Error {
@@ -118,11 +145,11 @@ export function wrapKafkaError(
 
 /** Runs `fn` with a connected admin client and always disconnects it. */
 export async function withAdmin<T>(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   fn: (admin: Admin) => Promise<T>,
   { topic, connectionTimeoutMs }: { topic?: string; connectionTimeoutMs?: number } = {},
 ): Promise<T> {
-  const admin = createKafka({ brokers: config.brokers, connectionTimeoutMs }).admin();
+  const admin = createKafka({ ...access(config), connectionTimeoutMs }).admin();
   try {
     await admin.connect();
     return await fn(admin);
@@ -161,7 +188,7 @@ export interface CreateTopicOptions {
 
 /** Creates a topic with LogAppendTime; `created` is false when it existed and ifNotExists is set. */
 export async function createTopic(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   {
     topic,
     partitions = 3,
@@ -226,10 +253,7 @@ export interface TopicDescription {
   configs: Record<string, string>;
 }
 
-export async function describeTopic(
-  config: Pick<Config, 'brokers'>,
-  topic: string,
-): Promise<TopicDescription> {
+export async function describeTopic(config: KafkaAccess, topic: string): Promise<TopicDescription> {
   return withAdmin(
     config,
     async (admin) => {
@@ -273,7 +297,7 @@ export async function describeTopic(
 }
 
 /** Topic names, without Kafka's internal topics. */
-export async function listTopics(config: Pick<Config, 'brokers'>): Promise<string[]> {
+export async function listTopics(config: KafkaAccess): Promise<string[]> {
   return withAdmin(config, async (admin) =>
     (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort(),
   );
@@ -281,11 +305,11 @@ export async function listTopics(config: Pick<Config, 'brokers'>): Promise<strin
 
 /** Cluster id and brokers when Kafka answers metadata; throws GP_KAFKA_UNAVAILABLE otherwise. */
 export async function probeKafka(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   { connectionTimeoutMs = 1_500 }: { connectionTimeoutMs?: number } = {},
 ): Promise<{ clusterId: string; brokers: number; controller: number | null }> {
   const admin = createKafka({
-    brokers: config.brokers,
+    ...access(config),
     connectionTimeoutMs,
     retry: { retries: 0 },
   }).admin();
@@ -350,9 +374,6 @@ export async function maxMessageBytes(admin: Admin, topic: string): Promise<numb
 }
 
 /** The leader broker (host:port) of each partition of a topic. */
-export async function partitionLeaders(
-  config: Pick<Config, 'brokers'>,
-  topic: string,
-): Promise<TopicLeaders> {
+export async function partitionLeaders(config: KafkaAccess, topic: string): Promise<TopicLeaders> {
   return withAdmin(config, (admin) => leadersOf(admin, topic), { topic });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../core/config.js';
+import { kafkaAccess, type KafkaAccess } from '../core/config.js';
 import type { GamepipeError } from '../core/errors.js';
 import { withRetry } from '../core/retry.js';
 import { assertTopicExists, createKafka, withAdmin, wrapKafkaError } from './admin.js';
@@ -31,7 +31,7 @@ export interface ConsumeOptions {
  * never moves anybody's offsets. Resolves with the number of records read.
  */
 export async function consumeTopic(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
 ): Promise<number> {
   const offsets = await withAdmin(
@@ -78,12 +78,12 @@ export async function consumeTopic(
 
 /** One consumer's run; the records it delivered, and why it stopped if it failed. */
 async function consumeOnce(
-  config: Pick<Config, 'brokers'>,
+  config: KafkaAccess,
   { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
   endOffsets: ReadonlyMap<number, bigint>,
 ): Promise<{ count: number; failure?: unknown }> {
   const remaining = new Map(endOffsets);
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'gamepipe-consume' });
+  const kafka = createKafka({ ...kafkaAccess(config), clientId: 'gamepipe-consume' });
   const consumer = kafka.consumer({
     groupId: `gamepipe-consume-${randomBytes(6).toString('hex')}`,
     sessionTimeout: 10_000,

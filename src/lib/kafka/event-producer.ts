@@ -1,10 +1,10 @@
+import type { KafkaAccess } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { wrapKafkaError } from './admin.js';
 import { WireProducer } from './protocol/produce.js';
 import type { OutMessage } from './protocol/record-batch.js';
 
-export interface EventProducerOptions {
-  brokers: readonly string[];
+export interface EventProducerOptions extends KafkaAccess {
   topic: string;
   /** How long the first message of an idle producer waits for company before it is sent. */
   lingerMs?: number;
@@ -40,8 +40,9 @@ interface Pending {
  * or the queue is full, and the producer recovers by itself when Kafka is back.
  */
 export class EventProducer {
-  private readonly opts: Required<Omit<EventProducerOptions, 'onAck'>> &
+  private readonly opts: Required<Omit<EventProducerOptions, 'onAck' | keyof KafkaAccess>> &
     Pick<EventProducerOptions, 'onAck'>;
+  private readonly access: KafkaAccess;
   private producer: WireProducer | undefined;
   private connecting: Promise<WireProducer> | undefined;
   /** The batches waiting for their acknowledgement, each with the time it was sent. */
@@ -57,6 +58,7 @@ export class EventProducer {
 
   constructor({
     brokers,
+    kafkaSecurity,
     topic,
     lingerMs = 0,
     maxBatchMessages = 2_000,
@@ -66,8 +68,8 @@ export class EventProducer {
     backoffMs = 1_000,
     onAck,
   }: EventProducerOptions) {
+    this.access = { brokers, kafkaSecurity };
     this.opts = {
-      brokers,
       topic,
       lingerMs,
       maxBatchMessages,
@@ -158,7 +160,7 @@ export class EventProducer {
   private timeoutError(): GamepipeError {
     return new GamepipeError(
       ErrorCodes.produceTimeout,
-      `Kafka at ${this.opts.brokers.join(',')} did not acknowledge within ${this.opts.ackTimeoutMs}ms`,
+      `Kafka at ${this.access.brokers.join(',')} did not acknowledge within ${this.opts.ackTimeoutMs}ms`,
       { hint: 'retry later; check `gamepipe status`', retriable: true },
     );
   }
@@ -166,7 +168,7 @@ export class EventProducer {
   private async client(): Promise<WireProducer> {
     if (this.producer) return this.producer;
     // a new producer id each time, so sequence numbers start clean after a failure
-    this.connecting ??= WireProducer.connect(this.opts.brokers, this.opts.topic, {
+    this.connecting ??= WireProducer.connect(this.access, this.opts.topic, {
       timeoutMs: this.opts.ackTimeoutMs + 1_000,
     })
       .then((producer) => {
@@ -235,7 +237,7 @@ export class EventProducer {
       this.failedUntil = 0;
       this.lastError = undefined;
     } catch (err) {
-      const wrapped = wrapKafkaError(err, { brokers: this.opts.brokers, topic: this.opts.topic });
+      const wrapped = wrapKafkaError(err, { brokers: this.access.brokers, topic: this.opts.topic });
       const error =
         wrapped.code === ErrorCodes.kafka && wrapped.retriable
           ? new GamepipeError(ErrorCodes.kafkaUnavailable, wrapped.message, {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { envName, resolveConfig } from '../../../src/lib/core/config.js';
 import { ErrorCodes, GamepipeError } from '../../../src/lib/core/errors.js';
 
@@ -111,5 +112,112 @@ describe('lib/config', () => {
       code(() => resolveConfig({ env, configFile: join(home, 'missing.yaml') })),
       ErrorCodes.config,
     );
+  });
+
+  describe('Kafka security', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gp-sec-'));
+    writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nCA\n');
+    writeFileSync(join(dir, 'password'), 'hunter2-file\nsecond line ignored\n');
+    const file = join(dir, 'gp.yaml');
+
+    it('is off by default: PLAINTEXT, nothing read', () => {
+      const c = resolveConfig({ env });
+      assert.equal(c.kafkaSecurityProtocol, 'PLAINTEXT');
+      assert.equal(c.kafkaSecurity, undefined);
+    });
+
+    it('reads TLS and SCRAM from the config file alone, files found next to it', () => {
+      writeFileSync(
+        file,
+        [
+          'kafkaSecurityProtocol: sasl_ssl',
+          'kafkaSslCaFile: ca.pem',
+          'kafkaSaslMechanism: SCRAM-SHA-512',
+          'kafkaSaslUsername: analyst',
+          'kafkaSaslPasswordFile: password',
+        ].join('\n'),
+      );
+      const c = resolveConfig({ env, configFile: file });
+      assert.equal(c.kafkaSecurityProtocol, 'SASL_SSL');
+      assert.equal(c.kafkaSslCaFile, join(dir, 'ca.pem'));
+      assert.equal(c.kafkaSecurity?.tls?.ca, '-----BEGIN CERTIFICATE-----\nCA\n');
+      assert.equal(c.kafkaSecurity?.tls?.checkHostname, true);
+      assert.deepEqual(c.kafkaSecurity?.sasl, {
+        mechanism: 'SCRAM-SHA-512',
+        username: 'analyst',
+        password: 'hunter2-file',
+      });
+    });
+
+    it('never shows the password: not in JSON, not in util.inspect', () => {
+      const c = resolveConfig({
+        env: {
+          ...env,
+          GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+          GAMEPIPE_KAFKA_SASL_MECHANISM: 'PLAIN',
+          GAMEPIPE_KAFKA_SASL_USERNAME: 'svc',
+          GAMEPIPE_KAFKA_SASL_PASSWORD: 'hunter2-env',
+        },
+      });
+      assert.equal(c.kafkaSecurity?.sasl?.password, 'hunter2-env');
+      const shown = JSON.stringify(c) + inspect(c, { depth: 10 });
+      assert.ok(!shown.includes('hunter2'), shown);
+      assert.ok(shown.includes('[secret]'));
+    });
+
+    it('says what is missing or contradictory, with GP_CONFIG', () => {
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'TLS' }, 'kafkaSecurityProtocol'],
+        [{ GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' }, 'kafkaSaslMechanism'],
+        [
+          { GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', GAMEPIPE_KAFKA_SASL_MECHANISM: 'PLAIN' },
+          'kafkaSaslUsername',
+        ],
+        [
+          {
+            GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+            GAMEPIPE_KAFKA_SASL_MECHANISM: 'PLAIN',
+            GAMEPIPE_KAFKA_SASL_USERNAME: 'u',
+          },
+          'kafkaSaslPasswordFile',
+        ],
+        [{ GAMEPIPE_KAFKA_SASL_MECHANISM: 'GSSAPI' }, 'kafkaSaslMechanism'],
+        [{ GAMEPIPE_KAFKA_SSL_CA_FILE: join(dir, 'ca.pem') }, 'kafkaSslCaFile'],
+        [
+          { GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SSL', GAMEPIPE_KAFKA_SSL_CA_FILE: join(dir, 'no') },
+          'kafkaSslCaFile',
+        ],
+        [
+          {
+            GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SSL',
+            GAMEPIPE_KAFKA_SSL_CERT_FILE: join(dir, 'ca.pem'),
+          },
+          'kafkaSslCertFile',
+        ],
+      ];
+      for (const [vars, key] of cases) {
+        try {
+          resolveConfig({ env: { ...env, ...vars } });
+          assert.fail(`no error for ${JSON.stringify(vars)}`);
+        } catch (err) {
+          assert.ok(err instanceof GamepipeError, String(err));
+          assert.equal(err.code, ErrorCodes.config, JSON.stringify(vars));
+          assert.equal(err.context.key, key, `${JSON.stringify(vars)}: ${err.message}`);
+        }
+      }
+    });
+
+    it('refuses a password written in the config file', () => {
+      writeFileSync(file, 'kafkaSaslPassword: hunter2\n');
+      try {
+        resolveConfig({ env, configFile: file });
+        assert.fail('no error');
+      } catch (err) {
+        assert.ok(err instanceof GamepipeError);
+        assert.equal(err.code, ErrorCodes.config);
+        assert.ok(!err.message.includes('hunter2'), err.message);
+        assert.match(err.hint ?? '', /kafkaSaslPasswordFile/);
+      }
+    });
   });
 });

@@ -97,7 +97,7 @@ describe('lib/kafka producer: an answer lost on the wire (real broker, a TCP pro
     // the first produce request reaches the broker, its answer is dropped with the connection:
     // the batch landed, the answer is lost
     const proxy = await produceProxy(() => undefined);
-    const producer = await WireProducer.connect(config.brokers, topic, { route: () => proxy.via });
+    const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
     try {
       const messages = Array.from({ length: 100 }, (_, i) => ({
         key: 'user1.comcast.com',
@@ -144,7 +144,7 @@ describe('lib/kafka producer: answers that say the leader moved, or that the pro
     const topic = uniqueName('gp-test-notleader');
     await createTopic(config, { topic, partitions: 1 });
     const proxy = await rewritingProxy(topic, 6);
-    const producer = await WireProducer.connect(config.brokers, topic, { route: () => proxy.via });
+    const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
     try {
       const messages = Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: String(i) }));
       await producer.send(messages, 10_000);
@@ -165,7 +165,7 @@ describe('lib/kafka producer: answers that say the leader moved, or that the pro
     const topic = uniqueName('gp-test-fenced');
     await createTopic(config, { topic, partitions: 1 });
     const proxy = await rewritingProxy(topic, 47);
-    const producer = await WireProducer.connect(config.brokers, topic, { route: () => proxy.via });
+    const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
     try {
       const t0 = Date.now();
       await assert.rejects(

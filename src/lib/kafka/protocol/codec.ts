@@ -98,6 +98,15 @@ export class WireReader {
     return v;
   }
 
+  /** Bytes with an int32 length (null for -1), as a view of the response. */
+  sizedBytes(): Buffer | null {
+    const n = this.int32();
+    if (n < 0) return null;
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
   string(): string | null {
     const n = this.int16();
     if (n < 0) return null;

@@ -4,9 +4,43 @@
  * value) cost more than the work itself. Admin, metadata and consumer groups stay on kafkajs.
  * https://kafka.apache.org/protocol
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions as TlsOptions } from 'node:tls';
+import type { KafkaSecurity, KafkaTls } from '../../core/config.js';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
 import { WireWriter } from './codec.js';
+import { authenticate } from './sasl.js';
+
+export interface ConnectionOptions {
+  clientId?: string;
+  /** How long a request may wait for its answer before the connection is given up. */
+  timeoutMs?: number;
+  /**
+   * > 0: response buffers are reused, each after `recycle` more responses, sparing big
+   * allocations (and the garbage collections they cause) to a caller that reads one response
+   * after another and keeps nothing of it by then. They are kept in `pool`, which a caller may
+   * hand from one closed connection to the next.
+   */
+  recycle?: number;
+  pool?: Buffer[];
+  /** TLS and SASL, as the config says; plaintext without. */
+  security?: KafkaSecurity | undefined;
+}
+
+/** Node's TLS options for a broker: the config's CA and client certificate, the name checked. */
+export function tlsOptions(tls: KafkaTls, host: string): TlsOptions {
+  return {
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }),
+    // SNI takes a host name only; the certificate is still checked against an IP address
+    ...(isIP(host) === 0 && { servername: host }),
+    rejectUnauthorized: true,
+    ...(!tls.checkHostname && { checkServerIdentity: () => undefined }),
+  };
+}
+
+/** Node's codes for a certificate the client does not accept: no retry will change them. */
+const CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME|HOSTNAME|ERR_SSL|ERR_TLS/;
 
 interface Pending {
   resolve: (body: Buffer) => void;
@@ -29,34 +63,49 @@ export class KafkaConnection {
   private frameSize = 0;
   private frameFill = 0;
   private poolNext = 0;
+  /** Whether any answer came: a listener that closes before one may speak another protocol. */
+  private answered = false;
+  private readonly clientId: string;
+  private readonly timeoutMs: number;
+  private readonly recycle: number;
+  private readonly security: KafkaSecurity | undefined;
+  readonly pool: Buffer[];
 
-  /**
-   * `recycle` > 0: response buffers are reused, each after `recycle` more responses, sparing big
-   * allocations (and the garbage collections they cause) to a caller that reads one response
-   * after another and keeps nothing of it by then. They are kept in `pool`, which a caller may
-   * hand from one closed connection to the next.
-   */
   constructor(
     readonly host: string,
     readonly port: number,
-    private readonly clientId = 'gamepipe',
-    private readonly timeoutMs = 30_000,
-    private readonly recycle = 0,
-    readonly pool: Buffer[] = [],
-  ) {}
+    {
+      clientId = 'gamepipe',
+      timeoutMs = 30_000,
+      recycle = 0,
+      pool = [],
+      security,
+    }: ConnectionOptions = {},
+  ) {
+    this.clientId = clientId;
+    this.timeoutMs = timeoutMs;
+    this.recycle = recycle;
+    this.pool = pool;
+    this.security = security;
+  }
 
   get address(): string {
     return `${this.host}:${this.port}`;
   }
 
+  /** Connects (TLS when configured) and logs in (SASL when configured). */
   async connect(connectTimeoutMs = 3_000): Promise<void> {
+    const tls = this.security?.tls;
     await new Promise<void>((resolve, reject) => {
-      const socket = connect({ host: this.host, port: this.port, noDelay: true });
+      const socket = tls
+        ? connectTls({ host: this.host, port: this.port, ...tlsOptions(tls, this.host) })
+        : connect({ host: this.host, port: this.port });
+      socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(this.unreachable(new Error(`connection timed out after ${connectTimeoutMs} ms`)));
       }, connectTimeoutMs);
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve();
       });
@@ -72,13 +121,45 @@ export class KafkaConnection {
     socket.on('close', () =>
       this.fail(this.unreachable(new Error('the broker closed the connection'))),
     );
+    const sasl = this.security?.sasl;
+    if (sasl) {
+      try {
+        await authenticate((k, v, b) => this.request(k, v, b), this.address, sasl);
+      } catch (err) {
+        this.close();
+        throw err;
+      }
+    }
   }
 
   private unreachable(cause: Error): GamepipeError {
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    if (CERTIFICATE.test(code)) {
+      return new GamepipeError(
+        ErrorCodes.kafkaAuth,
+        `Kafka at ${this.address} has a certificate gamepipe does not accept (${code}: ${cause.message})`,
+        {
+          hint:
+            "set kafkaSslCaFile to the CA that signed the brokers' certificates, and connect by " +
+            'a name the certificate holds',
+          cause,
+          context: { brokers: this.address },
+        },
+      );
+    }
+    const protocol = this.security?.protocol ?? 'PLAINTEXT';
+    const early = !this.answered && /closed|ECONNRESET|EPROTO/.test(`${code} ${cause.message}`);
     return new GamepipeError(
       ErrorCodes.kafkaUnavailable,
       `Kafka at ${this.address} is unreachable (${cause.message})`,
-      { hint: STACK_HINT, cause, retriable: true, context: { brokers: this.address } },
+      {
+        hint: early
+          ? `${STACK_HINT}; if it is up, check that kafkaSecurityProtocol (${protocol}) is what this listener speaks`
+          : STACK_HINT,
+        cause,
+        retriable: true,
+        context: { brokers: this.address },
+      },
     );
   }
 
@@ -152,6 +233,7 @@ export class KafkaConnection {
       if (this.frameFill < this.frameSize) return;
       const frame = this.frame.subarray(0, this.frameSize);
       this.frame = undefined;
+      this.answered = true;
       const id = frame.readInt32BE(0);
       const p = this.pending.get(id);
       if (p) {

@@ -7,6 +7,7 @@
  * any other failure leaves the producer unusable and the caller starts a new one (a new producer
  * id, so sequence numbers start clean). Metadata comes from kafkajs's admin client.
  */
+import type { KafkaAccess } from '../../core/config.js';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../../core/errors.js';
 import { Backoff } from '../../core/retry.js';
 import { leadersOf, maxMessageBytes, partitionLeaders, withAdmin } from '../admin.js';
@@ -46,7 +47,7 @@ export class WireProducer {
 
   /** Looks up the topic's leaders, connects to them and gets a producer id. */
   static async connect(
-    brokers: readonly string[],
+    access: KafkaAccess,
     topic: string,
     {
       clientId = 'gamepipe-serve',
@@ -54,13 +55,13 @@ export class WireProducer {
       route = (address: string) => address,
     }: { clientId?: string; timeoutMs?: number; route?: (address: string) => string } = {},
   ): Promise<WireProducer> {
-    const link: Link = { brokers, clientId, timeoutMs, route };
+    const link: Link = { access, clientId, timeoutMs, route };
     const {
       partitions,
       leaders: leaderOf,
       maxBytes,
     } = await withAdmin(
-      { brokers: [...brokers] },
+      access,
       async (admin) => ({
         ...(await leadersOf(admin, topic)),
         maxBytes: await maxMessageBytes(admin, topic),
@@ -237,7 +238,7 @@ export class WireProducer {
     let pending = this.replacing.get(partition);
     if (!pending) {
       pending = (async () => {
-        const { leaders } = await partitionLeaders({ brokers: [...this.link.brokers] }, this.topic);
+        const { leaders } = await partitionLeaders(this.link.access, this.topic);
         const address = leaders.get(partition);
         if (!address) {
           throw new GamepipeError(
@@ -268,7 +269,7 @@ export class WireProducer {
 
 /** How a producer reaches brokers: for its connections, and for new ones after a failure. */
 interface Link {
-  brokers: readonly string[];
+  access: KafkaAccess;
   clientId: string;
   timeoutMs: number;
   /** Where to connect for a broker's address (tests put a proxy in between). */
@@ -277,7 +278,11 @@ interface Link {
 
 function connection(link: Link, address: string): KafkaConnection {
   const { host, port } = parseBroker(link.route(address));
-  return new KafkaConnection(host, port, link.clientId, link.timeoutMs);
+  return new KafkaConnection(host, port, {
+    clientId: link.clientId,
+    timeoutMs: link.timeoutMs,
+    security: link.access.kafkaSecurity,
+  });
 }
 
 /**
