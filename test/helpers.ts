@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveConfig, type Config } from '../src/lib/core/config.js';
+import { resolveConfig, type Config, type KafkaAccess } from '../src/lib/core/config.js';
 import type { AllowedHeaders, EventKind, GameEvent } from '../src/lib/events/event.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,14 +26,24 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would, in a child process. */
+/**
+ * Runs the built CLI as a user would, in a child process. `bare`: without the tests' GAMEPIPE_*
+ * settings, so a config file alone decides.
+ */
 export function runCli(
   args: string[],
-  { env = {}, timeoutMs = 240_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  {
+    env = {},
+    timeoutMs = 240_000,
+    bare = false,
+  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; bare?: boolean } = {},
 ): Promise<CliResult> {
+  const inherited = bare
+    ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAMEPIPE_')))
+    : process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...inherited, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -55,7 +65,7 @@ export function runCli(
 /** Every record of a topic, read from the beginning to its current end. */
 export async function readTopic(
   topic: string,
-  config: Pick<Config, 'brokers'> = stackConfig(),
+  config: KafkaAccess = stackConfig(),
 ): Promise<
   Array<{ key: string | null; value: string; partition: number; offset: string; timestamp: number }>
 > {

@@ -129,6 +129,7 @@ export const mochaHooks = {
   },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(120_000);
+    await (await import('./cluster.js')).closeSharedCluster();
     if (keep) {
       await cleanUp();
       return;

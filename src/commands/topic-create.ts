@@ -11,7 +11,10 @@ export const declare: Declare = (topic, run) => {
       .description('create the events topic (message.timestamp.type=LogAppendTime)')
       .addOption(topicOption())
       .option('--partitions <n>', 'number of partitions', '3')
-      .option('--replication-factor <n>', 'replication factor', '1')
+      .option(
+        '--replication-factor <n>',
+        "replication factor (default: the cluster's default.replication.factor)",
+      )
       .option('--if-not-exists', 'succeed when the topic already exists', false)
       .option(
         '--topic-config <key=value>',
@@ -26,7 +29,7 @@ export const declare: Declare = (topic, run) => {
 
 export interface TopicCreateOptions extends ConfigFlags {
   partitions: string;
-  replicationFactor: string;
+  replicationFactor?: string;
   ifNotExists: boolean;
   /** Extra topic configs as key=value. */
   topicConfig: string[];
@@ -52,13 +55,16 @@ export async function topicCreate(opts: TopicCreateOptions): Promise<number> {
   const res = await createTopic(config, {
     topic: config.topic,
     partitions: parseCount('--partitions', opts.partitions, { max: 10_000 }),
-    replicationFactor: parseCount('--replication-factor', opts.replicationFactor, { max: 32 }),
+    replicationFactor:
+      opts.replicationFactor === undefined
+        ? undefined
+        : parseCount('--replication-factor', opts.replicationFactor, { max: 32 }),
     ifNotExists: opts.ifNotExists,
     configEntries: parseTopicConfig(opts.topicConfig),
   });
   process.stdout.write(
     res.created
-      ? `created topic ${res.topic} (${opts.partitions} partitions, replication ${opts.replicationFactor}, LogAppendTime)\n`
+      ? `created topic ${res.topic} (${opts.partitions} partitions, replication ${opts.replicationFactor ?? "the cluster's default"}, LogAppendTime)\n`
       : `topic ${res.topic} already exists; left as it is\n`,
   );
   return 0;

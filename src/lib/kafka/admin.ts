@@ -9,6 +9,8 @@ import {
 } from 'kafkajs';
 import { kafkaAccess as access, type KafkaAccess, type KafkaSecurity } from '../core/config.js';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../core/errors.js';
+import { CERTIFICATE, TLS_HINT } from './protocol/connection.js';
+import { SASL_HINT } from './protocol/sasl.js';
 
 /** Topic settings the events topic must have: the daily extract reads days by record time. */
 export const EVENTS_TOPIC_CONFIG: Readonly<Record<string, string>> = Object.freeze({
@@ -86,7 +88,15 @@ const UNREACHABLE = new Set([
 /** Turns a kafkajs error into a coded GamepipeError that keeps `retriable`. */
 export function wrapKafkaError(
   err: unknown,
-  { brokers, topic }: { brokers: readonly string[]; topic?: string },
+  {
+    brokers,
+    topic,
+    user,
+  }: {
+    brokers: readonly string[];
+    topic?: string;
+    /** the SASL user, for a refused login */ user?: string;
+  },
 ): GamepipeError {
   if (err instanceof GamepipeError) return err;
   let e = err as KafkaJsError;
@@ -95,6 +105,8 @@ export function wrapKafkaError(
   const name = e?.name ?? 'Error';
   const context = { brokers: brokers.join(','), topic };
   const where = brokers.join(',');
+  const refused = authFailure(err, where, user);
+  if (refused) return refused;
   if (
     UNREACHABLE.has(name) ||
     /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(String(e?.message))
@@ -143,6 +155,35 @@ export function wrapKafkaError(
   );
 }
 
+/**
+ * A login or a certificate the cluster refused, anywhere in a kafkajs error's chain: not worth a
+ * retry, and said as the wire client says it (GP_KAFKA_AUTH). kafkajs's SASL message names the
+ * mechanism and the reason, never the password.
+ */
+function authFailure(err: unknown, where: string, user?: string): GamepipeError | undefined {
+  for (let e = err as (KafkaJsError & { code?: unknown }) | undefined; e; e = e.originalError) {
+    if (e.name === 'KafkaJSSASLAuthenticationError') {
+      return new GamepipeError(
+        ErrorCodes.kafkaAuth,
+        `Kafka at ${where} refused the login${user ? ` of user ${user}` : ''}: ${e.message}`,
+        {
+          hint: SASL_HINT,
+          cause: err,
+          context: { brokers: where },
+        },
+      );
+    }
+    if (CERTIFICATE.test(String(e.code ?? '')) || /certificate|self.signed/i.test(e.message)) {
+      return new GamepipeError(
+        ErrorCodes.kafkaAuth,
+        `Kafka at ${where} has a certificate gamepipe does not accept (${e.message})`,
+        { hint: TLS_HINT, cause: err, context: { brokers: where } },
+      );
+    }
+  }
+  return undefined;
+}
+
 /** Runs `fn` with a connected admin client and always disconnects it. */
 export async function withAdmin<T>(
   config: KafkaAccess,
@@ -154,10 +195,14 @@ export async function withAdmin<T>(
     await admin.connect();
     return await fn(admin);
   } catch (err) {
-    throw wrapKafkaError(err, { brokers: config.brokers, topic });
+    throw wrapKafkaError(err, { brokers: config.brokers, topic, user: userOf(config) });
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+function userOf(access: KafkaAccess): string | undefined {
+  return access.kafkaSecurity?.sasl?.username;
 }
 
 /** Throws GP_TOPIC_NOT_FOUND, naming the topic and the brokers, when the topic does not exist. */
@@ -192,7 +237,8 @@ export async function createTopic(
   {
     topic,
     partitions = 3,
-    replicationFactor = 1,
+    // -1: the cluster's default.replication.factor (3 on a studio's cluster, 1 on the local stack)
+    replicationFactor = -1,
     ifNotExists = false,
     configEntries = {},
   }: CreateTopicOptions,
@@ -203,7 +249,7 @@ export async function createTopic(
       `--partitions must be a positive integer, got ${partitions}`,
     );
   }
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+  if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
     throw new GamepipeError(
       ErrorCodes.usage,
       `--replication-factor must be a positive integer, got ${replicationFactor}`,
@@ -322,7 +368,7 @@ export async function probeKafka(
       controller: cluster.controller,
     };
   } catch (err) {
-    throw wrapKafkaError(err, { brokers: config.brokers });
+    throw wrapKafkaError(err, { brokers: config.brokers, user: userOf(config) });
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

@@ -64,7 +64,11 @@ export async function consumeTopic(
       );
       delivered = res.count;
       if (res.failure === undefined) return res.count;
-      throw wrapKafkaError(res.failure, { brokers: config.brokers, topic });
+      throw wrapKafkaError(res.failure, {
+        brokers: config.brokers,
+        topic,
+        user: config.kafkaSecurity?.sasl?.username,
+      });
     },
     {
       retries: 20,

@@ -39,8 +39,13 @@ export function tlsOptions(tls: KafkaTls, host: string): TlsOptions {
   };
 }
 
+export const TLS_HINT =
+  "set kafkaSslCaFile to the CA that signed the brokers' certificates, and connect by a name " +
+  'the certificate holds';
+
 /** Node's codes for a certificate the client does not accept: no retry will change them. */
-const CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME|HOSTNAME|ERR_SSL|ERR_TLS/;
+export const CERTIFICATE =
+  /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME|HOSTNAME|ERR_SSL|ERR_TLS/;
 
 interface Pending {
   resolve: (body: Buffer) => void;
@@ -139,9 +144,7 @@ export class KafkaConnection {
         ErrorCodes.kafkaAuth,
         `Kafka at ${this.address} has a certificate gamepipe does not accept (${code}: ${cause.message})`,
         {
-          hint:
-            "set kafkaSslCaFile to the CA that signed the brokers' certificates, and connect by " +
-            'a name the certificate holds',
+          hint: TLS_HINT,
           cause,
           context: { brokers: this.address },
         },

@@ -15,7 +15,7 @@ const SASL_AUTHENTICATE = 36;
 /** What sends one request on the connection being authenticated. */
 export type Requester = (apiKey: number, apiVersion: number, body: Buffer) => Promise<Buffer>;
 
-const PASSWORD_HINT =
+export const SASL_HINT =
   'check kafkaSaslUsername and the password (kafkaSaslPasswordFile or GAMEPIPE_KAFKA_SASL_PASSWORD), ' +
   'and that the user exists for this mechanism on the cluster';
 
@@ -23,7 +23,7 @@ function authError(
   address: string,
   sasl: KafkaSasl,
   what: string,
-  hint = PASSWORD_HINT,
+  hint = SASL_HINT,
 ): GamepipeError {
   return new GamepipeError(
     ErrorCodes.kafkaAuth,
