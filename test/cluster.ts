@@ -6,13 +6,12 @@
  * classpath as the tests' own stack, in a directory of its own, on ports of its own.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveConfig, type Config } from '../src/lib/core/config.js';
-import { resolveClasspath, stackPaths } from '../src/lib/stack/local.js';
+import { kraftClusterId, resolveClasspath, stackPaths } from '../src/lib/stack/local.js';
 import { freePort } from './helpers.js';
 
 const run = promisify(execFile);
@@ -125,7 +124,7 @@ export class SecureCluster {
       child: undefined,
     }));
     const cluster = new SecureCluster(dir, classpath, nodes);
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kraftClusterId();
     await Promise.all(nodes.map((n) => cluster.format(n, clusterId)));
     for (const n of nodes) cluster.spawn(n);
     await cluster.waitReady();

@@ -157,6 +157,17 @@ export function versionFromClasspath(cp: string, artifact: string): string | und
   return jar ? new RegExp(`${artifact}-([0-9][^/]*?)(?:-tests)?\\.jar$`).exec(jar)?.[1] : undefined;
 }
 
+/**
+ * A KRaft cluster id (16 random bytes, base64url) that does not start with '-': StorageTool would
+ * read one that does as an option and fail the format (as Kafka's own Uuid.randomUuid avoids).
+ */
+export function kraftClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 function xmlConfig(props: Record<string, string | number | boolean>): string {
   const body = Object.entries(props)
     .map(([k, v]) => `  <property><name>${k}</name><value>${String(v)}</value></property>`)
@@ -437,7 +448,7 @@ async function startKafka(
   if (!existsSync(join(paths.kafkaData, 'meta.properties'))) {
     onProgress('formatting Kafka storage (KRaft)');
     mkdirSync(paths.kafkaData, { recursive: true });
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kraftClusterId();
     await runJavaOnce(
       [
         '-cp',
