@@ -236,6 +236,8 @@ export class SecureCluster {
         ],
         { stdio: ['ignore', out, out] },
       );
+      // a node never holds the test run open; sharedCluster()'s exit handler kills what is left
+      node.child.unref();
     } finally {
       closeSync(out);
     }
@@ -350,25 +352,37 @@ async function makeCertificates(dir: string): Promise<void> {
   ]);
 }
 
-let shared: Promise<SecureCluster> | undefined;
-let started: SecureCluster | undefined;
+/**
+ * The run's one cluster, kept on globalThis: the root hook (test/setup.ts, loaded by mocha's
+ * `require`) and the test files can get separate instances of this module, and the root hook
+ * must close the cluster the test files started (else its nodes outlive the run and keep it open).
+ */
+interface Shared {
+  starting?: Promise<SecureCluster>;
+  started?: SecureCluster;
+}
+const SHARED = Symbol.for('gamepipe.test.secureCluster');
+const registry = ((globalThis as Record<symbol, Shared | undefined>)[SHARED] ??= {});
 
 /** The one secure cluster of a test run, started by the first test file that asks for it. */
 export function sharedCluster(): Promise<SecureCluster> {
-  shared ??= SecureCluster.start().then((c) => {
-    started = c;
+  registry.starting ??= SecureCluster.start().then((c) => {
+    registry.started = c;
     // whatever way the run ends, no broker outlives it
     process.once('exit', () => {
       for (const n of c.nodes) n.child?.kill('SIGKILL');
     });
     return c;
   });
-  return shared;
+  return registry.starting;
 }
 
 /** Called by the root hook at the end of the run. */
 export async function closeSharedCluster(): Promise<void> {
-  await started?.close();
-  started = undefined;
-  shared = undefined;
+  const cluster = registry.started;
+  registry.started = undefined;
+  registry.starting = undefined;
+  if (!cluster) return;
+  await cluster.close();
+  process.stderr.write(`test teardown: secure cluster stopped (${cluster.dir})\n`);
 }
