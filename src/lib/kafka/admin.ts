@@ -9,7 +9,7 @@ import {
 } from 'kafkajs';
 import { kafkaAccess as access, type KafkaAccess, type KafkaSecurity } from '../core/config.js';
 import { ErrorCodes, GamepipeError, STACK_HINT } from '../core/errors.js';
-import { CERTIFICATE, TLS_HINT } from './protocol/connection.js';
+import { CERTIFICATE, TLS_HINT, tlsOptions } from './protocol/connection.js';
 import { SASL_HINT } from './protocol/sasl.js';
 
 /** Topic settings the events topic must have: the daily extract reads days by record time. */
@@ -52,15 +52,8 @@ function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig,
   if (!security) return {};
   const { tls, sasl } = security;
   return {
-    // kafkajs hands `ssl` to tls.connect and sets the server name to the broker's host
-    ...(tls && {
-      ssl: {
-        ...(tls.ca !== undefined && { ca: [tls.ca] }),
-        ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }),
-        rejectUnauthorized: true,
-        ...(!tls.checkHostname && { checkServerIdentity: () => undefined }),
-      },
-    }),
+    // kafkajs hands `ssl` to tls.connect, adding the broker's host as the server name
+    ...(tls && { ssl: tlsOptions(tls) }),
     ...(sasl && {
       sasl:
         sasl.mechanism === 'PLAIN'

@@ -28,12 +28,12 @@ export interface ConnectionOptions {
 }
 
 /** Node's TLS options for a broker: the config's CA and client certificate, the name checked. */
-export function tlsOptions(tls: KafkaTls, host: string): TlsOptions {
+export function tlsOptions(tls: KafkaTls, host?: string): TlsOptions {
   return {
     ...(tls.ca !== undefined && { ca: tls.ca }),
     ...(tls.cert !== undefined && { cert: tls.cert, key: tls.key }),
     // SNI takes a host name only; the certificate is still checked against an IP address
-    ...(isIP(host) === 0 && { servername: host }),
+    ...(host !== undefined && isIP(host) === 0 && { servername: host }),
     rejectUnauthorized: true,
     ...(!tls.checkHostname && { checkServerIdentity: () => undefined }),
   };
