@@ -114,17 +114,17 @@ async function probeHdfs(
 ): Promise<[ServiceStatus, ServiceStatus]> {
   const nn = await probeNameNode(config, timeoutMs);
   // registered counts only with a NameNode that is up
-  const live = nn.status.state === 'up' ? nn.liveDataNodes : 0;
+  const live = nn.status.state === 'up' ? nn.liveDataNodes : [];
   return [nn.status, await probeDataNode(config, timeoutMs, live, hadoopVersion)];
 }
 
 async function probeNameNode(
   config: Config,
   timeoutMs: number,
-): Promise<{ status: ServiceStatus; liveDataNodes: number }> {
+): Promise<{ status: ServiceStatus; liveDataNodes: string[] }> {
   const endpoint = config.webhdfsUrl;
   try {
-    const info = await jmx<{ Version?: string; Safemode?: string }>(
+    const info = await jmx<{ Version?: string; Safemode?: string; LiveNodes?: string }>(
       endpoint,
       'Hadoop:service=NameNode,name=NameNodeInfo',
       timeoutMs,
@@ -134,7 +134,8 @@ async function probeNameNode(
       'Hadoop:service=NameNode,name=FSNamesystemState',
       timeoutMs,
     );
-    const liveDataNodes = state?.NumLiveDataNodes ?? 0;
+    const live = state?.NumLiveDataNodes ?? 0;
+    const liveDataNodes = liveHttpAddresses(info?.LiveNodes);
     const hdfs = new WebHdfs({ url: endpoint, user: config.hdfsUser, timeoutMs });
     try {
       await hdfs.listStatus('/');
@@ -147,7 +148,7 @@ async function probeNameNode(
       state: safemode ? 'down' : 'up',
       endpoint,
       version: (info?.Version ?? 'unknown').split(',')[0] ?? 'unknown',
-      detail: safemode || `WebHDFS on, ${liveDataNodes} live DataNode(s)`,
+      detail: safemode || `WebHDFS on, ${live} live DataNode(s)`,
     };
     return { status, liveDataNodes };
   } catch (err) {
@@ -158,36 +159,64 @@ async function probeNameNode(
       version: '',
       detail: reason(err),
     };
-    return { status, liveDataNodes: 0 };
+    return { status, liveDataNodes: [] };
   }
 }
 
+/** The HTTP addresses (host:port) of the DataNodes the NameNode lists as live (its LiveNodes). */
+function liveHttpAddresses(liveNodes: string | undefined): string[] {
+  try {
+    const nodes = JSON.parse(liveNodes ?? '{}') as Record<string, { infoAddr?: string }>;
+    return Object.values(nodes)
+      .map((n) => n.infoAddr ?? '')
+      .filter((a) => a !== '' && !a.endsWith(':0'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A DataNode is up when the NameNode lists it as live and it answers: the ones the NameNode
+ * lists are probed where they are (a studio's HDFS, or ours); with none listed, the local
+ * stack's DataNode port tells "running, not registered" from down.
+ */
 async function probeDataNode(
   config: Config,
   timeoutMs: number,
-  liveDataNodes: number,
+  live: string[],
   hadoopVersion: string | undefined,
 ): Promise<ServiceStatus> {
-  const endpoint = `http://127.0.0.1:${config.datanodeHttpPort}`;
-  try {
-    const info = await jmx<{ Version?: string }>(
-      endpoint,
-      'Hadoop:service=DataNode,name=DataNodeInfo',
-      timeoutMs,
-    );
-    const registered = liveDataNodes > 0;
-    return {
-      service: 'datanode',
-      state: registered ? 'up' : 'down',
-      endpoint,
-      version: (info?.Version ?? hadoopVersion ?? 'unknown').split(',')[0] ?? 'unknown',
-      detail: registered
-        ? 'registered with the NameNode'
-        : 'running, not registered with the NameNode',
-    };
-  } catch (err) {
-    return { service: 'datanode', state: 'down', endpoint, version: '', detail: reason(err) };
+  const candidates =
+    live.length > 0
+      ? live.map((a) => `http://${a}`)
+      : [`http://127.0.0.1:${config.datanodeHttpPort}`];
+  let failure: unknown;
+  for (const endpoint of candidates) {
+    try {
+      const info = await jmx<{ Version?: string }>(
+        endpoint,
+        'Hadoop:service=DataNode,name=DataNodeInfo',
+        timeoutMs,
+      );
+      const registered = live.length > 0;
+      return {
+        service: 'datanode',
+        state: registered ? 'up' : 'down',
+        endpoint,
+        version: (info?.Version ?? hadoopVersion ?? 'unknown').split(',')[0] ?? 'unknown',
+        detail: registered
+          ? `registered with the NameNode${live.length > 1 ? ` (${live.length} live)` : ''}`
+          : 'running, not registered with the NameNode',
+      };
+    } catch (err) {
+      failure = err;
+    }
   }
+  const detail =
+    live.length > 0
+      ? `${live.length} registered with the NameNode, none answers: ${reason(failure)}`
+      : reason(failure);
+  return { service: 'datanode', state: 'down', endpoint: candidates[0] ?? '', version: '', detail };
 }
 
 async function probeApi(config: Config, timeoutMs: number): Promise<ServiceStatus> {
