@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,16 +12,8 @@ import {
   type Component,
 } from '../src/lib/stack/local.js';
 import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
-import {
-  BIN,
-  freePort,
-  freshTopic,
-  runCli,
-  stackConfig,
-  uniqueName,
-  type CliResult,
-  extractArgs,
-} from './helpers.js';
+import { freePort, freshTopic, runCli, stackConfig, uniqueName, extractArgs } from './helpers.js';
+import { extractAndVerify, printFigures, serve, start, type Cli, type Figures } from './proof.js';
 
 const config = stackConfig();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,99 +51,8 @@ async function restartStack(): Promise<void> {
   });
 }
 
-interface Figures {
-  fault: string;
-  acknowledged: number;
-  inLake: number;
-  missing: number;
-  duplicated: number;
-  faults: number;
-}
 const figures: Figures[] = [];
-
-function background(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })),
-  );
-  return { child, done };
-}
-
-async function serve(
-  port: number,
-  topic: string,
-): Promise<{ child: ChildProcess; done: Promise<CliResult> }> {
-  const s = background(['serve', '--port', String(port), '--topic', topic, '--no-access-log']);
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return s;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  throw new Error('serve did not start');
-}
-
-/** Extracts the dates the load ran on, then verifies the ledger: the figures of one case. */
-async function extractAndVerify(
-  fault: string,
-  topic: string,
-  base: string,
-  ledger: string,
-  since: number,
-  faults: number,
-): Promise<Figures> {
-  const dates = [...new Set([formatDate(since), formatDate(Date.now())])];
-  for (const d of dates) {
-    const ex = await runCli(extractArgs(d, topic, base));
-    assert.equal(ex.code, 0, `${fault}: extract ${d}: ${ex.stderr}`);
-  }
-  const v = await runCli([
-    'verify',
-    '--ledger',
-    ledger,
-    '--from',
-    dates[0] as string,
-    '--to',
-    dates[dates.length - 1] as string,
-    '--base',
-    base,
-    '--format',
-    'json',
-  ]);
-  const r = JSON.parse(v.stdout) as {
-    ledgerEvents: number;
-    exactlyOnce: number;
-    missing: string[];
-    duplicated: unknown[];
-  };
-  const f = {
-    fault,
-    acknowledged: r.ledgerEvents,
-    inLake: r.exactlyOnce,
-    missing: r.missing.length,
-    duplicated: r.duplicated.length,
-    faults,
-  };
-  figures.push(f);
-  process.stderr.write(
-    `      (${fault}: ${f.acknowledged} acknowledged, ${f.inLake} in the lake exactly once, ${f.missing} missing, ${f.duplicated} duplicated, ${faults} fault(s) injected)\n`,
-  );
-  assert.equal(v.code, 0, `${fault}: verify: ${v.stdout}`);
-  assert.ok(f.acknowledged > 0);
-  return f;
-}
+const cli: Cli = {};
 
 describe('faults: every acknowledged event lands exactly once, whatever fails (real stack)', function () {
   this.timeout(600_000);
@@ -163,21 +63,11 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     if (readStackState(config)?.mode !== 'local') this.skip();
   });
 
-  after(() => {
-    if (figures.length === 0) return;
-    process.stderr.write(
-      '\n      fault                          acknowledged  in lake once  missing  duplicated  faults\n',
-    );
-    for (const f of figures) {
-      process.stderr.write(
-        `      ${f.fault.padEnd(30)} ${String(f.acknowledged).padStart(12)}  ${String(f.inLake).padStart(12)}  ${String(f.missing).padStart(7)}  ${String(f.duplicated).padStart(10)}  ${String(f.faults).padStart(6)}\n`,
-      );
-    }
-  });
+  after(() => printFigures(figures));
 
   /** `generate` at 1,500 events/s through `serve` on `port`, with a ledger, in the background. */
   function steadyLoad(port: number, n: number, seed: number, ledger: string, extra: string[] = []) {
-    return background([
+    return start(cli, [
       'generate',
       String(n),
       '--url',
@@ -201,7 +91,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     const ledger = join(dir, `${name}.jsonl`);
     const port = await freePort();
     const since = Date.now();
-    const server = await serve(port, topic);
+    const server = await serve(cli, port, topic);
     return { topic, base, ledger, port, since, server, url: `http://127.0.0.1:${port}` };
   }
 
@@ -217,13 +107,22 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       await server.done;
       kills++;
       await sleep(300);
-      server = await serve(port, topic);
+      server = await serve(cli, port, topic);
     }
     const g = await gen.done;
     assert.ok(existsSync(ledger), g.stderr);
     server.child.kill('SIGTERM');
     assert.equal((await server.done).code, 0);
-    await extractAndVerify('kill -9 serve', topic, base, ledger, since, kills);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'kill -9 serve',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: kills,
+      }),
+    );
   });
 
   it('stop the Kafka broker mid-load, restart it', async () => {
@@ -243,7 +142,16 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       server.child.kill('SIGTERM');
       await server.done;
     }
-    await extractAndVerify('stop the Kafka broker', topic, base, ledger, since, 1);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'stop the Kafka broker',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: 1,
+      }),
+    );
   });
 
   /**
@@ -271,7 +179,7 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     await server.done;
     const date = formatDate(Date.now());
     // small row groups: the run takes long enough to be hit mid-way
-    const extract = background(extractArgs(date, topic, base, '--row-group-rows', '100'));
+    const extract = start(cli, extractArgs(date, topic, base, '--row-group-rows', '100'));
     await withHdfs(config, async (hdfs) => {
       for (let i = 0; i < 400 && !(await hdfs.stat(stagingDir(base, date))); i++) await sleep(25);
     });
@@ -285,7 +193,16 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     await withHdfs(config, async (hdfs) => {
       assert.equal(await hdfs.stat(`${base}/_manifests/date=${date}/_SUCCESS`), undefined);
     });
-    await extractAndVerify('kill -9 extract', topic, base, ledger, since, 1);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'kill -9 extract',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: 1,
+      }),
+    );
   });
 
   it('stop the HDFS DataNode during extract, restart it, rerun', async () => {
@@ -301,7 +218,16 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     } finally {
       await restartStack();
     }
-    await extractAndVerify('stop the DataNode', topic, base, ledger, since, hit);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'stop the DataNode',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: hit,
+      }),
+    );
   });
 
   it('kill -9 the Kafka broker mid-load, restart it', async () => {
@@ -319,7 +245,16 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       server.child.kill('SIGTERM');
       await server.done;
     }
-    await extractAndVerify('kill -9 the Kafka broker', topic, base, ledger, since, 1);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'kill -9 the Kafka broker',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: 1,
+      }),
+    );
   });
 
   it('kill -9 the Kafka broker during extract: a coded error, and the rerun is exact', async () => {
@@ -339,7 +274,16 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
     } finally {
       await restartStack();
     }
-    await extractAndVerify('kill -9 Kafka in extract', topic, base, ledger, since, hit);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'kill -9 Kafka in extract',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: hit,
+      }),
+    );
   });
 
   it('a stalled DataNode (SIGSTOP) during extract: a coded GP_HDFS_UNAVAILABLE naming it, and the rerun is exact', async () => {
@@ -367,7 +311,16 @@ describe('faults: every acknowledged event lands exactly once, whatever fails (r
       if (stopped) signal('datanode', 'SIGCONT');
       await restartStack();
     }
-    await extractAndVerify('stalled DataNode', topic, base, ledger, since, hit);
+    figures.push(
+      await extractAndVerify(cli, {
+        fault: 'stalled DataNode',
+        topic,
+        base,
+        ledger,
+        since,
+        faults: hit,
+      }),
+    );
   });
 
   it('in all: seven faults, nothing lost, nothing duplicated', () => {

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type Config, type KafkaAccess } from '../src/lib/core/config.js';
@@ -26,40 +27,55 @@ export interface CliResult {
   stderr: string;
 }
 
-/**
- * Runs the built CLI as a user would, in a child process. `bare`: without the tests' GAMEPIPE_*
- * settings, so a config file alone decides.
- */
-export function runCli(
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  /** without the tests' GAMEPIPE_* settings, so a config file alone decides */
+  bare?: boolean;
+}
+
+/** Starts the built CLI as a user would, in a child process; `done` when it exits. */
+export function startCli(
   args: string[],
-  {
-    env = {},
-    timeoutMs = 240_000,
-    bare = false,
-  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; bare?: boolean } = {},
-): Promise<CliResult> {
+  { env = {}, bare = false }: CliOptions = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   const inherited = bare
     ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAMEPIPE_')))
     : process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...inherited, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gamepipe ${args.join(' ')} timed out after ${timeoutMs}ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** Runs the built CLI to its end, killing it after `timeoutMs`. */
+export async function runCli(
+  args: string[],
+  { timeoutMs = 240_000, ...options }: CliOptions & { timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const { child, done } = startCli(args, options);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      void done.then((r) =>
+        reject(new Error(`gamepipe ${args.join(' ')} timed out after ${timeoutMs}ms\n${r.stderr}`)),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Every record of a topic, read from the beginning to its current end. */
@@ -298,4 +314,82 @@ export function extractArgs(
   ...extra: string[]
 ): string[] {
   return ['extract', '--date', date, '--topic', topic, '--base', base, ...extra];
+}
+
+/** The Java client's classpath, as the tests' own stack resolved it for its broker. */
+function kafkaClasspath(): string {
+  const dir = join(stackConfig().home, 'classpath');
+  const file = readdirSync(dir).find((f) => f.startsWith('kafka-'));
+  if (!file) throw new Error(`no Kafka classpath in ${dir}`);
+  return readFileSync(join(dir, file), 'utf8').trim();
+}
+
+/**
+ * Sends `lines` ("codec<TAB>key<TAB>value") with the Java producer (test/fixtures/
+ * JavaProducer.java), one producer per codec, acks=all; `properties`: a client properties file
+ * (security settings) for every producer.
+ */
+export async function javaProduce(
+  topic: string,
+  lines: string[],
+  { brokers, properties }: { brokers: readonly string[]; properties?: string },
+): Promise<void> {
+  const child = spawn(
+    'java',
+    [
+      '-cp',
+      kafkaClasspath(),
+      join(ROOT, 'test', 'fixtures', 'JavaProducer.java'),
+      brokers.join(','),
+      topic,
+      ...(properties ? [properties] : []),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdin.end(lines.map((l) => `${l}\n`).join(''));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0 || !out.includes(`sent ${lines.length}`))
+    throw new Error(`the Java producer failed (exit ${code}): ${out}`);
+}
+
+/**
+ * Flips one byte inside the last record of the batch at `offset` in a partition's log segment on
+ * a broker's disk, as a failing disk would: its CRC-32C no longer matches.
+ */
+export function corruptBatch(segment: string, offset: number): void {
+  const fd = openSync(segment, 'r+');
+  try {
+    const head = Buffer.alloc(12);
+    for (let pos = 0; readSync(fd, head, 0, 12, pos) === 12; pos += 12 + head.readInt32BE(8)) {
+      if (Number(head.readBigInt64BE(0)) !== offset) continue;
+      const at = pos + 12 + head.readInt32BE(8) - 20; // inside its last record's value
+      const byte = Buffer.alloc(1);
+      readSync(fd, byte, 0, 1, at);
+      writeSync(fd, Buffer.from([(byte[0] as number) ^ 0x20]), 0, 1, at);
+      return;
+    }
+    throw new Error(`no batch at offset ${offset} in ${segment}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** n valid events (a third guild joins, the rest purchases) of 50 players, keyed by Host. */
+export function sampleEvents(
+  n: number,
+  seed: number,
+): Array<{ id: string; key: string; value: string }> {
+  return Array.from({ length: n }, (_, i) => {
+    const host = `user${(i * 7 + seed) % 50}.comcast.com`;
+    const e = makeEvent({
+      kind: i % 3 === 0 ? 'join_guild' : 'purchase',
+      item: i % 3 === 0 ? undefined : 'sword',
+      headers: { Host: host, Accept: '*/*' },
+      metadata: i % 3 === 0 ? { guild_id: 'g01' } : { price: 4.99, currency: 'USD', quantity: 1 },
+    });
+    return { id: e.event_id, key: host, value: JSON.stringify(e) };
+  });
 }

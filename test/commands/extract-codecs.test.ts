@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { openSync, closeSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manifestPath } from '../../src/lib/lake/layout.js';
 import { withHdfs } from '../../src/lib/hdfs/webhdfs.js';
 import {
+  corruptBatch,
   freshTopic,
+  javaProduce,
   lakeEventIds,
-  makeEvent,
+  sampleEvents,
   produceRaw,
-  ROOT,
   runCli,
   stackConfig,
   uniqueName,
@@ -17,36 +17,6 @@ import {
 } from '../helpers.js';
 
 const config = stackConfig();
-
-/** The Java client's classpath, as the tests' own stack resolved it for its broker. */
-function kafkaClasspath(): string {
-  const dir = join(config.home, 'classpath');
-  const file = readdirSync(dir).find((f) => f.startsWith('kafka-'));
-  assert.ok(file, `no Kafka classpath in ${dir}`);
-  return readFileSync(join(dir, file), 'utf8').trim();
-}
-
-/** Sends `lines` ("codec<TAB>key<TAB>value") with the Java producer, one per codec. */
-async function javaProduce(topic: string, lines: string[]): Promise<void> {
-  const child = spawn(
-    'java',
-    [
-      '-cp',
-      kafkaClasspath(),
-      join(ROOT, 'test', 'fixtures', 'JavaProducer.java'),
-      config.brokers.join(','),
-      topic,
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  child.stdin.end(lines.map((l) => `${l}\n`).join(''));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0, out);
-  assert.match(out, new RegExp(`sent ${lines.length}`), out);
-}
 
 /** The compression codecs of the batches in a topic's log segments on the broker's disk. */
 function codecsInLog(topic: string, partitions: number): Set<number> {
@@ -60,19 +30,6 @@ function codecsInLog(topic: string, partitions: number): Set<number> {
     }
   }
   return codecs;
-}
-
-function events(n: number, seed: number): Array<{ id: string; key: string; value: string }> {
-  return Array.from({ length: n }, (_, i) => {
-    const host = `user${(i * 7 + seed) % 50}.comcast.com`;
-    const e = makeEvent({
-      kind: i % 3 === 0 ? 'join_guild' : 'purchase',
-      item: i % 3 === 0 ? undefined : 'sword',
-      headers: { Host: host, Accept: '*/*' },
-      metadata: i % 3 === 0 ? { guild_id: 'g01' } : { price: 4.99, currency: 'USD', quantity: 1 },
-    });
-    return { id: e.event_id, key: host, value: JSON.stringify(e) };
-  });
 }
 
 describe('extract: record batches as other producers write them (real broker, the Java client)', function () {
@@ -89,12 +46,12 @@ describe('extract: record batches as other producers write them (real broker, th
     const sent: string[] = [];
     const lines: string[] = [];
     for (const [i, codec] of ['none', 'gzip', 'snappy', 'lz4', 'zstd'].entries()) {
-      for (const e of events(40, i)) {
+      for (const e of sampleEvents(40, i)) {
         lines.push(`${codec}\t${e.key}\t${e.value}`);
         sent.push(e.id);
       }
     }
-    await javaProduce(topic, lines);
+    await javaProduce(topic, lines, { brokers: config.brokers });
     // the log holds batches of every codec (attributes' low 3 bits), as the broker stored them
     assert.deepEqual([...codecsInLog(topic, 2)].sort(), [0, 1, 2, 3, 4]);
     if (new Date().toISOString().slice(0, 10) !== day) this.skip(); // midnight UTC passed
@@ -113,25 +70,11 @@ describe('extract: record batches as other producers write them (real broker, th
     for (let k = 0; k < 3; k++) {
       await produceRaw(
         topic,
-        events(10, k).map((e) => ({ key: e.key, value: e.value, timestampMs: Date.now() })),
+        sampleEvents(10, k).map((e) => ({ key: e.key, value: e.value, timestampMs: Date.now() })),
       );
     }
     // a byte of the second batch's records flipped in the log segment, as a failing disk would
-    const segment = join(config.home, 'kafka', 'data', `${topic}-0`, '00000000000000000000.log');
-    const fd = openSync(segment, 'r+');
-    try {
-      const head = Buffer.alloc(12);
-      readSync(fd, head, 0, 12, 0);
-      const second = 12 + head.readInt32BE(8); // the first batch's length follows its offset
-      readSync(fd, head, 0, 12, second);
-      assert.equal(Number(head.readBigInt64BE(0)), 10, 'the second batch starts at offset 10');
-      const at = second + 12 + head.readInt32BE(8) - 20; // inside its last record's value
-      const byte = Buffer.alloc(1);
-      readSync(fd, byte, 0, 1, at);
-      writeSync(fd, Buffer.from([(byte[0] as number) ^ 0x20]), 0, 1, at);
-    } finally {
-      closeSync(fd);
-    }
+    corruptBatch(join(config.home, 'kafka', 'data', `${topic}-0`, '00000000000000000000.log'), 10);
     if (new Date().toISOString().slice(0, 10) !== day) this.skip();
     const lake = `${base}/corrupt`;
     const res = await runCli(extractArgs(day, topic, lake));

@@ -4,23 +4,30 @@ import { createTopic } from '../../../src/lib/kafka/admin.js';
 import { EventProducer } from '../../../src/lib/kafka/event-producer.js';
 import { parseBroker } from '../../../src/lib/kafka/protocol/connection.js';
 import { splitBySize, WireProducer } from '../../../src/lib/kafka/protocol/produce.js';
+import { sharedCluster } from '../../cluster.js';
 import { readTopic, stackConfig, uniqueName } from '../../helpers.js';
 
 /**
- * A TCP proxy in front of the broker (producers reach it through `route`) that hands the first
- * answer to a produce request to `first`: it returns the bytes to pass on, or undefined to drop
- * the connection instead. `handed` says whether it did.
+ * A TCP proxy in front of a broker (the test stack's, or `upstream`; producers reach it through
+ * `route`) that hands the first answer to a produce request to `first`: it returns the bytes to
+ * pass on, or undefined to drop the connection instead. `handed` says whether it did. A produce
+ * request is told by its API key, or over TLS, where the proxy sees only ciphertext, by its size
+ * (`tlsProduceBytes`: more than any login or metadata request).
  */
 async function produceProxy(
   first: (answer: Buffer) => Buffer | undefined,
+  { upstream = stackConfig().brokers[0] as string, tlsProduceBytes = 0 } = {},
 ): Promise<{ via: string; close: () => void; handed: () => boolean }> {
-  const { host, port } = parseBroker(stackConfig().brokers[0] as string);
+  const { host, port } = parseBroker(upstream);
   let handed = false;
   const server = createServer((client) => {
     const upstream = connect(port, host);
     let producing = false;
     client.on('data', (d: Buffer) => {
-      if (d.length >= 6 && d.readInt16BE(4) === 0) producing = true; // API key 0: Produce
+      if (
+        tlsProduceBytes > 0 ? d.length > tlsProduceBytes : d.length >= 6 && d.readInt16BE(4) === 0
+      )
+        producing = true; // API key 0: Produce
       upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
@@ -115,6 +122,41 @@ describe('lib/kafka producer: an answer lost on the wire (real broker, a TCP pro
       assert.deepEqual(
         landed,
         Array.from({ length: 101 }, (_, i) => i),
+      );
+    } finally {
+      producer.close();
+      proxy.close();
+    }
+  });
+});
+
+describe('lib/kafka producer: an answer lost on the wire over SASL_SSL (three brokers, a TCP proxy)', function () {
+  this.timeout(300_000);
+
+  it('the batch is sent again with the same sequence on a new TLS connection, logged in again: in the topic exactly once', async () => {
+    const cluster = await sharedCluster();
+    const config = cluster.config('scram512');
+    const topic = uniqueName('gp-sec-lostack');
+    await createTopic(config, { topic, partitions: 1 });
+    const leader = (await cluster.leaders(topic)).get(0) as number;
+    const upstream = cluster.brokers[leader - 1] as string;
+    // 200 values of ~200 bytes: the produce request is the only one of more than 16 KB
+    const proxy = await produceProxy(() => undefined, { upstream, tlsProduceBytes: 16_384 });
+    const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
+    const value = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(200) });
+    try {
+      await producer.send(
+        Array.from({ length: 200 }, (_, i) => ({ key: 'user1.comcast.com', value: value(i) })),
+        20_000,
+      );
+      assert.ok(proxy.handed(), 'the first answer was dropped');
+      await producer.send([{ key: 'user1.comcast.com', value: value(200) }], 20_000);
+      const landed = (await readTopic(topic, config)).map(
+        (r) => (JSON.parse(r.value) as { i: number }).i,
+      );
+      assert.deepEqual(
+        landed,
+        Array.from({ length: 201 }, (_, i) => i),
       );
     } finally {
       producer.close();
