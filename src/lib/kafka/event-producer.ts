@@ -1,7 +1,7 @@
 import type { KafkaAccess } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { wrapKafkaError } from './admin.js';
-import { WireProducer } from './protocol/produce.js';
+import { PartialSendError, WireProducer } from './protocol/produce.js';
 import type { OutMessage } from './protocol/record-batch.js';
 
 export interface EventProducerOptions extends KafkaAccess {
@@ -17,6 +17,8 @@ export interface EventProducerOptions extends KafkaAccess {
   maxInFlight?: number;
   /** A message not acknowledged within this time is failed (the caller answers 503). */
   ackTimeoutMs?: number;
+  /** Where to connect for a broker's address (tests put a proxy in between). */
+  route?: (address: string) => string;
   /** Refuse new messages beyond this many waiting (the caller answers 503). */
   maxQueuedMessages?: number;
   /** After a failed send, fail fast for this long before trying Kafka again. */
@@ -66,6 +68,7 @@ export class EventProducer {
     ackTimeoutMs = 5_000,
     maxQueuedMessages = 50_000,
     backoffMs = 1_000,
+    route = (address: string) => address,
     onAck,
   }: EventProducerOptions) {
     this.access = { brokers, kafkaSecurity };
@@ -77,6 +80,7 @@ export class EventProducer {
       ackTimeoutMs,
       maxQueuedMessages,
       backoffMs,
+      route,
       onAck,
     };
     this.sweeper = setInterval(() => this.sweep(), Math.min(250, ackTimeoutMs / 4));
@@ -170,6 +174,7 @@ export class EventProducer {
     // a new producer id each time, so sequence numbers start clean after a failure
     this.connecting ??= WireProducer.connect(this.access, this.opts.topic, {
       timeoutMs: this.opts.ackTimeoutMs + 1_000,
+      route: this.opts.route,
     })
       .then((producer) => {
         if (this.closed) {
@@ -228,12 +233,7 @@ export class EventProducer {
         this.opts.ackTimeoutMs,
       );
       const now = Date.now();
-      for (const p of batch) {
-        if (p.settled) continue;
-        p.settled = true;
-        for (let i = 0; i < p.messages.length; i++) this.opts.onAck?.(now - p.enqueuedAt);
-        p.resolve();
-      }
+      for (const p of batch) this.acknowledge(p, now);
       this.failedUntil = 0;
       this.lastError = undefined;
     } catch (err) {
@@ -247,10 +247,20 @@ export class EventProducer {
           : wrapped;
       this.lastError = error;
       this.failedUntil = Date.now() + this.opts.backoffMs;
+      // a request whose events all went to partitions that acknowledged landed: it is answered
+      // as such; only the others may not have landed
+      const acknowledged = err instanceof PartialSendError ? err.acknowledged : undefined;
+      const now = Date.now();
+      const landed = (p: Pending): boolean =>
+        acknowledged !== undefined &&
+        producer !== undefined &&
+        p.messages.every((m) => acknowledged.has((producer as WireProducer).partitionFor(m.key)));
       for (const p of batch) {
-        if (p.settled) continue;
-        p.settled = true;
-        p.reject(error);
+        if (landed(p)) this.acknowledge(p, now);
+        else if (!p.settled) {
+          p.settled = true;
+          p.reject(error);
+        }
       }
       // start the next attempt with a fresh producer id and sequence numbers
       // (the requests behind this one on the same producer fail too: their sequence numbers no
@@ -263,6 +273,14 @@ export class EventProducer {
       this.inFlight.delete(batch);
     }
     this.afterSend();
+  }
+
+  /** Answers a request whose every event Kafka acknowledged. */
+  private acknowledge(p: Pending, now: number): void {
+    if (p.settled) return;
+    p.settled = true;
+    for (let i = 0; i < p.messages.length; i++) this.opts.onAck?.(now - p.enqueuedAt);
+    p.resolve();
   }
 
   private afterSend(): void {

@@ -3,6 +3,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { createTopic } from '../../../src/lib/kafka/admin.js';
 import { EventProducer } from '../../../src/lib/kafka/event-producer.js';
 import { parseBroker } from '../../../src/lib/kafka/protocol/connection.js';
+import { partitionForKey } from '../../../src/lib/kafka/partitioner.js';
 import { splitBySize, WireProducer } from '../../../src/lib/kafka/protocol/produce.js';
 import { sharedCluster } from '../../cluster.js';
 import { readTopic, stackConfig, uniqueName } from '../../helpers.js';
@@ -198,6 +199,35 @@ describe('lib/kafka producer: answers that say the leader moved, or that the pro
       );
     } finally {
       producer.close();
+      proxy.close();
+    }
+  });
+
+  it('a refusal on one partition fails only the requests with events there: the others are answered as landed', async () => {
+    const config = stackConfig();
+    const topic = uniqueName('gp-test-partial');
+    await createTopic(config, { topic, partitions: 2 });
+    // a key for each partition, as the producer places them
+    const keys = [0, 1].map((p) => {
+      for (let i = 0; ; i++)
+        if (partitionForKey(Buffer.from(`user${i}`), 2) === p) return `user${i}`;
+    });
+    const proxy = await rewritingProxy(topic, 47);
+    // both requests wait for each other and go in one send, a batch on each partition
+    const producer = new EventProducer({ ...config, topic, lingerMs: 50, route: () => proxy.via });
+    try {
+      const answers = await Promise.allSettled(
+        keys.map((key) => producer.send([{ key, value: key }])),
+      );
+      assert.ok(proxy.handed(), 'one produce answer was rewritten');
+      assert.deepEqual(answers.map((a) => a.status).sort(), ['fulfilled', 'rejected']);
+      const refused = answers.find((a) => a.status === 'rejected') as PromiseRejectedResult;
+      assert.match(String(refused.reason), /INVALID_PRODUCER_EPOCH/);
+      // the request answered as landed is in the topic
+      const landed = keys[answers.findIndex((a) => a.status === 'fulfilled')];
+      assert.ok((await readTopic(topic, config)).some((r) => r.value === landed));
+    } finally {
+      await producer.close();
       proxy.close();
     }
   });

@@ -25,6 +25,24 @@ const PRODUCE_VERSION = 3; // the oldest Kafka 4 serves: record batches v2, no t
 const COORDINATOR_BUSY = new Set([14, 15, 16, 51]);
 
 /** The producer of one topic: a connection and a sequence per partition. */
+/**
+ * A send that failed for some partitions: the batches of the partitions in `acknowledged` were
+ * acknowledged (acks=all) all the same, so their messages landed and must not be reported failed.
+ */
+export class PartialSendError extends GamepipeError {
+  constructor(
+    failure: GamepipeError,
+    readonly acknowledged: ReadonlySet<number>,
+  ) {
+    super(failure.code, failure.message, {
+      hint: failure.hint,
+      context: failure.context,
+      retriable: failure.retriable,
+      cause: failure,
+    });
+  }
+}
+
 export class WireProducer {
   private readonly sequences: Int32Array;
   private failed = false;
@@ -143,7 +161,7 @@ export class WireProducer {
     for (const m of messages) {
       let p = partitionOf.get(m.key);
       if (p === undefined) {
-        p = partitionForKey(Buffer.from(m.key), this.partitions);
+        p = this.partitionFor(m.key);
         partitionOf.set(m.key, p);
       }
       let list = byPartition.get(p);
@@ -153,22 +171,35 @@ export class WireProducer {
     const now = Date.now();
     // each partition's batches go in order on its own connection (sequences taken now follow
     // on); a batch stays under the topic's size limit
-    const sends: Array<Promise<void>> = [];
+    const sends: Array<{ partition: number; sent: Promise<void> }> = [];
     for (const [partition, list] of byPartition) {
       for (const chunk of splitBySize(list, this.maxBatchBytes)) {
         // sequence numbers wrap to 0 after 2³¹ - 1, as the broker expects
         const seq = this.sequences[partition] as number;
         this.sequences[partition] = (seq + chunk.length) % 2 ** 31;
         const batch = encodeRecordBatch(chunk, this.producerId, this.producerEpoch, seq, now);
-        sends.push(this.deliver(partition, batch, timeoutMs));
+        sends.push({ partition, sent: this.deliver(partition, batch, timeoutMs) });
       }
     }
-    try {
-      await Promise.all(sends);
-    } catch (err) {
-      this.failed = true;
-      throw err;
-    }
+    // every batch is waited for: one partition's failure says nothing of the others'
+    const outcomes = await Promise.allSettled(sends.map((s) => s.sent));
+    const failedPartitions = new Set<number>();
+    let first: unknown;
+    outcomes.forEach((o, i) => {
+      if (o.status === 'fulfilled') return;
+      failedPartitions.add((sends[i] as { partition: number }).partition);
+      first ??= o.reason;
+    });
+    if (failedPartitions.size === 0) return;
+    this.failed = true;
+    if (!(first instanceof GamepipeError)) throw first;
+    const acknowledged = new Set([...byPartition.keys()].filter((p) => !failedPartitions.has(p)));
+    throw new PartialSendError(first, acknowledged);
+  }
+
+  /** The partition a key goes to (murmur2 of the key, as the Java client places it). */
+  partitionFor(key: string): number {
+    return partitionForKey(Buffer.from(key), this.partitions);
   }
 
   /**
