@@ -268,6 +268,7 @@ export class SecureCluster {
     node.child = undefined;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
+    child.ref(); // unref'd while it runs; waiting for its exit must keep the process alive
     child.kill(signal);
     await exited;
   }
