@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../test/helpers.js';
 
-for (const bench of ['serve', 'extract', 'report']) {
+for (const bench of ['serve', 'extract', 'report', 'kafka']) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', `${bench}.ts`)], {
     stdio: 'inherit',
     cwd: ROOT,
