@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,6 +275,17 @@ describe('cli: one option parser; a bad value is a usage error (exit 2) naming t
     const consume = await runCli(['consume', '--topic', uniqueName('nosuch'), '--exit']);
     assert.equal(consume.code, 1);
     assert.match(consume.stderr, /GP_TOPIC_NOT_FOUND/);
+    // a config for a studio's SASL_SSL cluster cannot start the local plaintext stack
+    const home = mkdtempSync(join(tmpdir(), 'gp-up-secure-'));
+    const secure = await runCli(['--home', home, 'up', '--mode', 'local'], {
+      env: { GAMEPIPE_KAFKA_SECURITY_PROTOCOL: 'SSL' },
+    });
+    assert.equal(secure.code, 2, secure.stderr);
+    assert.match(
+      secure.stderr,
+      /GP_CONFIG: gamepipe up starts a local plaintext Kafka, but the config asks for kafkaSecurityProtocol SSL/,
+    );
+    assert.deepEqual(readdirSync(home), [], 'nothing started, nothing written');
   });
 
   it('no spinner on a terminal that reports no width (ora would redraw without end)', async () => {

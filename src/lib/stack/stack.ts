@@ -268,6 +268,16 @@ export async function up(
   config: Config,
   { mode = 'auto', timeoutMs = 180_000, onProgress = () => undefined }: UpOptions = {},
 ): Promise<UpResult> {
+  if (config.kafkaSecurityProtocol !== 'PLAINTEXT') {
+    // the local stack's broker speaks plaintext only: this config is for a cluster of its own
+    throw new GamepipeError(
+      ErrorCodes.config,
+      `gamepipe up starts a local plaintext Kafka, but the config asks for kafkaSecurityProtocol ${config.kafkaSecurityProtocol}`,
+      {
+        hint: 'with your own cluster, skip `up` (`gamepipe status` checks it); for the local stack, leave kafkaSecurityProtocol out',
+      },
+    );
+  }
   const t0 = Date.now();
   const before = await probeServices(config);
   const previous = readStackState(config);
