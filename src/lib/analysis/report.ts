@@ -1,7 +1,7 @@
 import * as aq from 'arquero';
 import type { Config } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
-import { listDates, outputDir } from '../lake/layout.js';
+import { lakeFiles } from '../lake/files.js';
 import { OTHER, providerMatcher } from '../events/providers.js';
 import { readColumns } from '../lake/reader.js';
 import { chiSquareAgainst, mixDistance } from './stats.js';
@@ -83,40 +83,14 @@ export async function loadLake(
   }: { dates?: string[]; includeIncomplete?: boolean; columns: string[] },
 ): Promise<Lake> {
   return withHdfs(config, async (hdfs) => {
-    const listed = await listDates(hdfs, config.base);
-    const available = includeIncomplete
-      ? [...new Set([...listed.complete, ...listed.incomplete])].sort()
-      : listed.complete;
-    const wanted = dates ?? available;
-    const chosen = wanted.filter((d) => available.includes(d));
-    if (chosen.length === 0) {
-      const which = available.length
-        ? `dates in the lake: ${available.length > 8 ? `${available[0]} .. ${available[available.length - 1]} (${available.length})` : available.join(', ')}`
-        : `the lake at ${config.base} has no ${includeIncomplete ? '' : 'complete '}dates`;
-      throw new GamepipeError(
-        ErrorCodes.noData,
-        dates
-          ? `no data for ${dates.length > 3 ? `${dates[0]} .. ${dates[dates.length - 1]}` : dates.join(', ')}; ${which}`
-          : which,
-        {
-          hint: available.length
-            ? 'pick dates that exist, or extract the ones you need with `gamepipe extract --date D`'
-            : 'run `gamepipe extract --date D` first',
-        },
-      );
-    }
-    const files: Array<{ date: string; path: string }> = [];
-    for (const date of chosen) {
-      for (const output of ['purchases', 'join_guild'] as const) {
-        const dir = outputDir(config.base, output, date);
-        const listed = (await hdfs.stat(dir)) ? await hdfs.listStatus(dir) : [];
-        for (const f of listed
-          .filter((s) => s.pathSuffix.endsWith('.parquet'))
-          .sort((a, b) => a.pathSuffix.localeCompare(b.pathSuffix))) {
-          files.push({ date, path: `${dir}/${f.pathSuffix}` });
-        }
-      }
-    }
+    const {
+      dates: chosen,
+      missing,
+      files,
+    } = await lakeFiles(hdfs, config.base, {
+      dates,
+      includeIncomplete,
+    });
     // a few files at a time: one is decoded while the DataNode sends the next
     const read = new Array<Awaited<ReturnType<typeof readColumns>>>(files.length);
     let next = 0;
@@ -144,7 +118,7 @@ export async function loadLake(
     const table = aq.table(cols);
     return {
       dates: chosen,
-      missing: wanted.filter((d) => !chosen.includes(d)),
+      missing,
       table,
       rows: table.numRows(),
     };

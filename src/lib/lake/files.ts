@@ -1,0 +1,80 @@
+import { ErrorCodes, GamepipeError } from '../core/errors.js';
+import type { WebHdfs } from '../hdfs/webhdfs.js';
+import { listDates, outputDir } from './layout.js';
+
+/** The tables analysts query: one per event type. */
+export const EVENT_OUTPUTS = ['purchases', 'join_guild'] as const;
+export type EventOutput = (typeof EVENT_OUTPUTS)[number];
+
+/** One Parquet file of the lake, with what says whether a copy of it is still the same file. */
+export interface LakeFile {
+  date: string;
+  output: EventOutput;
+  path: string;
+  length: number;
+  modificationTime: number;
+}
+
+export interface LakeSelection {
+  /** The dates chosen: those asked for that the lake has (complete, unless includeIncomplete). */
+  dates: string[];
+  /** Dates asked for that the lake does not have. */
+  missing: string[];
+  /** Their event files, by date, output and name. */
+  files: LakeFile[];
+}
+
+/**
+ * The event files of the requested dates (every date when none are given): only dates with a
+ * manifest, unless includeIncomplete. No date at all is GP_NO_DATA, naming what the lake has.
+ */
+export async function lakeFiles(
+  hdfs: WebHdfs,
+  base: string,
+  {
+    dates,
+    includeIncomplete = false,
+  }: { dates?: string[] | undefined; includeIncomplete?: boolean },
+): Promise<LakeSelection> {
+  const listed = await listDates(hdfs, base);
+  const available = includeIncomplete
+    ? [...new Set([...listed.complete, ...listed.incomplete])].sort()
+    : listed.complete;
+  const wanted = dates ?? available;
+  const chosen = wanted.filter((d) => available.includes(d));
+  if (chosen.length === 0) {
+    const which = available.length
+      ? `dates in the lake: ${available.length > 8 ? `${available[0]} .. ${available[available.length - 1]} (${available.length})` : available.join(', ')}`
+      : `the lake at ${base} has no ${includeIncomplete ? '' : 'complete '}dates`;
+    throw new GamepipeError(
+      ErrorCodes.noData,
+      dates
+        ? `no data for ${dates.length > 3 ? `${dates[0]} .. ${dates[dates.length - 1]}` : dates.join(', ')}; ${which}`
+        : which,
+      {
+        hint: available.length
+          ? 'pick dates that exist, or extract the ones you need with `gamepipe extract --date D`'
+          : 'run `gamepipe extract --date D` first',
+      },
+    );
+  }
+  const files: LakeFile[] = [];
+  for (const date of chosen) {
+    for (const output of EVENT_OUTPUTS) {
+      const dir = outputDir(base, output, date);
+      const inDir = (await hdfs.stat(dir)) ? await hdfs.listStatus(dir) : [];
+      for (const f of inDir
+        .filter((s) => s.type === 'FILE' && s.pathSuffix.endsWith('.parquet'))
+        .sort((a, b) => a.pathSuffix.localeCompare(b.pathSuffix))) {
+        files.push({
+          date,
+          output,
+          path: `${dir}/${f.pathSuffix}`,
+          length: f.length,
+          modificationTime: f.modificationTime,
+        });
+      }
+    }
+  }
+  return { dates: chosen, missing: wanted.filter((d) => !chosen.includes(d)), files };
+}
