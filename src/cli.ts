@@ -10,6 +10,7 @@ import * as generate from './commands/generate.js';
 import * as ls from './commands/ls.js';
 import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
+import * as sql from './commands/sql.js';
 import * as status from './commands/status.js';
 import * as topicCreate from './commands/topic-create.js';
 import * as topicDescribe from './commands/topic-describe.js';
@@ -37,6 +38,7 @@ const ACTIONS: Record<string, (opts: never) => Promise<number | void>> = {
   extract: extract.extract,
   verify: verify.verify,
   report: report.report,
+  sql: sql.sql,
   demo: demo.demo,
 };
 
@@ -76,7 +78,7 @@ export function createProgram(run: Runner = runCommand): Command {
   const topic = program.command('topic').description('create, describe and list Kafka topics');
   example(topic, 'gamepipe topic create --partitions 3 --if-not-exists');
   for (const c of [topicCreate, topicDescribe, topicList]) c.declare(topic, run);
-  for (const c of [ls, serve, consume, generate, extract, verify, demo, report])
+  for (const c of [ls, serve, consume, generate, extract, verify, demo, report, sql])
     c.declare(program, run);
   return program;
 }

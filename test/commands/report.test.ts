@@ -361,4 +361,66 @@ describe('report: the business questions from the lake (real stack)', function (
     assert.equal(out.code, 0);
     assert.match(readFileSync(join(tmp, 'events.csv'), 'utf8'), /^event_type,events,share\n/);
   });
+
+  it('sql: the events question as SQL gives the numbers the report gives; files come from the local cache the second time', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'gp-sql-'));
+    const sql = (...args: string[]) => runCli(['--home', home, 'sql', ...args, '--base', base]);
+    const q1 =
+      'SELECT event_type, count(*) AS events FROM (SELECT event_type FROM purchases UNION ALL ' +
+      'SELECT event_type FROM join_guild) GROUP BY event_type ORDER BY events DESC, event_type';
+    const first = await sql(q1, '--format', 'json');
+    assert.equal(first.code, 0, first.stderr);
+    const rows = (
+      JSON.parse(first.stdout) as { rows: Array<{ event_type: string; events: number }> }
+    ).rows;
+    assert.deepEqual(
+      rows.map((r) => [r.event_type, r.events]),
+      sorted(tally(planted, (p) => p.type)),
+    );
+    assert.match(first.stderr, /4 date\(s\); 0 file\(s\) from the local cache, (\d+) fetched/);
+    const files = Number(/(\d+) fetched/.exec(first.stderr)?.[1]);
+    // the same files again: all from the cache, none fetched
+    const perDay = await sql(
+      'SELECT date, count(*) AS n FROM purchases GROUP BY date ORDER BY date',
+      '--format',
+      'csv',
+    );
+    assert.equal(perDay.code, 0, perDay.stderr);
+    assert.match(perDay.stderr, new RegExp(`${files} file\\(s\\) from the local cache, 0 fetched`));
+    const want = DAYS.map((d) => `${d},${planted.filter((p) => p.day === d && p.item).length}`);
+    assert.deepEqual(perDay.stdout.trim().split('\n'), ['date,n', ...want]);
+    // the hosts question (Q2) as docs/reports.md writes it: providers by whole label of Host
+    const q2 =
+      "SELECT coalesce(list_filter(string_split(lower(Host), '.'), x -> x IN " +
+      "('comcast', 'att', 'google', 'frontier', 'cox', 'earthlink'))[1], 'other') AS provider, " +
+      'count(*) AS events FROM (SELECT Host FROM purchases UNION ALL SELECT Host FROM join_guild) ' +
+      'GROUP BY provider ORDER BY events DESC, provider';
+    const hosts = await sql(q2, '--format', 'json');
+    assert.equal(hosts.code, 0, hosts.stderr);
+    assert.deepEqual(
+      (JSON.parse(hosts.stdout) as { rows: Array<{ provider: string; events: number }> }).rows.map(
+        (r) => [r.provider, r.events],
+      ),
+      sorted(tally(planted, (p) => p.provider)),
+    );
+    // one date; a table no date has rows for is still a table
+    const one = await sql('SELECT count(*) AS n FROM join_guild', '--date', DAYS[1] as string);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(
+      one.stdout,
+      new RegExp(`\\b${planted.filter((p) => p.day === DAYS[1] && !p.item).length}\\b`),
+    );
+    // --no-cache leaves nothing behind in the cache it does not use
+    const uncached = await sql('SELECT 1 AS one', '--no-cache');
+    assert.equal(uncached.code, 0, uncached.stderr);
+    assert.match(uncached.stderr, /0 file\(s\) from the local cache/);
+    // a bad query is a usage error naming what failed, in one line; no data is GP_NO_DATA
+    const bad = await sql('SELECT * FROM nosuch');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^gamepipe: error GP_USAGE: the query failed: .*nosuch/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    const none = await sql('SELECT 1', '--date', daysAgo(41));
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /GP_NO_DATA: no data for/);
+  });
 });
