@@ -393,3 +393,23 @@ export function sampleEvents(
     return { id: e.event_id, key: host, value: JSON.stringify(e) };
   });
 }
+
+/** A lease on `day` of `base`, as a run on another host (cron@batch-7.example pid 4242) holds it. */
+export async function foreignLease(base: string, day: string, expiresAtMs: number): Promise<void> {
+  const { withHdfs } = await import('../src/lib/hdfs/webhdfs.js');
+  const { leasePath } = await import('../src/lib/lake/lease.js');
+  await withHdfs(stackConfig(), (hdfs) =>
+    hdfs.create(
+      leasePath(base, day),
+      JSON.stringify({
+        runId: 'elsewhere-1',
+        owner: 'cron',
+        host: 'batch-7.example',
+        pid: 4242,
+        acquiredAt: new Date().toISOString(),
+        expiresAtMs,
+      }),
+      { overwrite: true },
+    ),
+  );
+}

@@ -1,7 +1,8 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import type { ExtractResult } from '../lib/extract/run.js';
 import { WorkerPool } from '../lib/extract/pool.js';
-import { formatDate, OUTPUTS, parseDate } from '../lib/lake/layout.js';
+import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
+import { dateRange, formatDate, OUTPUTS, parseDate } from '../lib/lake/layout.js';
 import { parseCount, parseDuration } from '../lib/core/options.js';
 import { bytes, duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
 import { example, formatOption, runs, topicOption, type Declare } from './command.js';
@@ -10,8 +11,22 @@ export const declare: Declare = (parent, run) => {
   example(
     parent
       .command('extract')
-      .description('land one UTC day of events in the lake as Parquet, exactly once; rerun safely')
+      .description(
+        'land UTC days of events in the lake as Parquet, exactly once; rerun or backfill safely',
+      )
       .option('--date <YYYY-MM-DD>', 'the UTC date to extract (default: yesterday)')
+      .option('--from <YYYY-MM-DD>', 'backfill: first date of a range, extracted in order')
+      .option('--to <YYYY-MM-DD>', 'backfill: last date of the range (default: yesterday)')
+      .option(
+        '--catch-up',
+        "every closed date after the lake's newest complete one (or from the topic's oldest retained date) up to yesterday",
+        false,
+      )
+      .option(
+        '--keep-going',
+        'with several dates: go on after a date fails (exit 1 at the end)',
+        false,
+      )
       .addOption(topicOption())
       .option('--dry-run', 'print the offset ranges and counts, write nothing', false)
       .option(
@@ -36,12 +51,17 @@ export const declare: Declare = (parent, run) => {
       .addOption(formatOption(['table', 'json'], 'table'))
       .action(runs(run, 'extract')),
     'gamepipe extract --date 2026-11-27',
-    'for d in 2026-11-20 2026-11-21 2026-11-22; do gamepipe extract --date $d; done   # backfill',
+    'gamepipe extract --from 2026-11-20 --to 2026-11-26   # backfill, one summary row per date',
+    'gamepipe extract --catch-up                           # what a daily cron runs',
   );
 };
 
 export interface ExtractOptions extends ConfigFlags {
   date?: string;
+  from?: string;
+  to?: string;
+  catchUp: boolean;
+  keepGoing: boolean;
   dryRun: boolean;
   force: boolean;
   rowGroupRows: string;
@@ -87,18 +107,19 @@ function render(r: ExtractResult): string {
 /** Each thread holds a row group per output and its fetch buffers (~100 MB). */
 const MAX_THREADS = 32;
 
-/** Lands one UTC day of events in the lake (default: yesterday). */
-export async function extract(opts: ExtractOptions): Promise<number> {
-  const config = configFromFlags(opts);
-  const format = parseFormat(opts.format, ['table', 'json'] as const);
-  const date = opts.date ?? formatDate(Date.now() - 86_400_000);
-  parseDate(date);
-  const leaseTtlMs = parseDuration('--lease-ttl', opts.leaseTtl, { minMs: 1_000 });
-  const rowGroupRows = parseCount('--row-group-rows', opts.rowGroupRows, { max: 10_000_000 });
-  const threads =
-    opts.threads === undefined
-      ? undefined
-      : parseCount('--threads', opts.threads, { max: MAX_THREADS });
+interface RunSettings {
+  rowGroupRows: number;
+  threads: number | undefined;
+  leaseTtlMs: number;
+}
+
+/** Lands one date; the pool of threads lives for this date only. */
+async function extractOne(
+  config: ReturnType<typeof configFromFlags>,
+  opts: ExtractOptions,
+  date: string,
+  { rowGroupRows, threads, leaseTtlMs }: RunSettings,
+): Promise<ExtractResult> {
   // the threads first: they load their modules while this one loads Kafka's and HDFS's clients
   const pool = opts.dryRun ? undefined : new WorkerPool(threads);
   const spin = await spinner(`extracting ${date} from ${config.topic}`);
@@ -129,6 +150,119 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       `warning: ${result.rejected} record(s) of ${date} are not valid events; they are in ${config.base}/_rejected/date=${date}/ with their reasons\n`,
     );
   }
-  process.stdout.write(format === 'json' ? json(result) + '\n' : render(result));
-  return 0;
+  return result;
+}
+
+/** The dates of this run: --date, --from/--to, --catch-up, or yesterday. */
+async function datesOf(
+  config: ReturnType<typeof configFromFlags>,
+  opts: ExtractOptions,
+): Promise<{ dates: string[]; several: boolean; note?: string }> {
+  const yesterday = formatDate(Date.now() - 86_400_000);
+  const ways = [
+    opts.date !== undefined,
+    opts.from !== undefined || opts.to !== undefined,
+    opts.catchUp,
+  ];
+  if (ways.filter(Boolean).length > 1) {
+    throw new GamepipeError(ErrorCodes.usage, 'give one of --date, --from/--to and --catch-up');
+  }
+  if (opts.catchUp) {
+    const { catchUpDates } = await import('../lib/extract/catch-up.js');
+    const { dates, after, from } = await catchUpDates(config, config.topic);
+    const note =
+      after !== undefined
+        ? `the lake is complete up to ${after}`
+        : from !== undefined
+          ? `the lake is empty; ${config.topic} holds records from ${from}`
+          : `the lake is empty and ${config.topic} holds no records before today`;
+    return { dates, several: true, note };
+  }
+  if (opts.from !== undefined || opts.to !== undefined) {
+    if (opts.from === undefined) throw new GamepipeError(ErrorCodes.usage, '--to needs --from');
+    const to = opts.to ?? yesterday;
+    parseDate(opts.from);
+    parseDate(to);
+    if (to < opts.from) {
+      throw new GamepipeError(ErrorCodes.usage, `--to ${to} is before --from ${opts.from}`);
+    }
+    return { dates: dateRange(opts.from, to), several: true };
+  }
+  const date = opts.date ?? yesterday;
+  parseDate(date);
+  return { dates: [date], several: false };
+}
+
+/** Lands UTC days of events in the lake: one date (default: yesterday), a range, or a catch-up. */
+export async function extract(opts: ExtractOptions): Promise<number> {
+  const config = configFromFlags(opts);
+  const format = parseFormat(opts.format, ['table', 'json'] as const);
+  // the dates first: a bad date is named before any other bad value
+  const { dates, several, note } = await datesOf(config, opts);
+  const settings: RunSettings = {
+    leaseTtlMs: parseDuration('--lease-ttl', opts.leaseTtl, { minMs: 1_000 }),
+    rowGroupRows: parseCount('--row-group-rows', opts.rowGroupRows, { max: 10_000_000 }),
+    threads:
+      opts.threads === undefined
+        ? undefined
+        : parseCount('--threads', opts.threads, { max: MAX_THREADS }),
+  };
+  if (!several) {
+    const result = await extractOne(config, opts, dates[0] as string, settings);
+    process.stdout.write(format === 'json' ? json(result) + '\n' : render(result));
+    return 0;
+  }
+  if (note) process.stderr.write(`${note}: ${dates.length} date(s) to extract\n`);
+  const rows: Array<{ date: string; result?: ExtractResult; error?: GamepipeError }> = [];
+  for (const [i, date] of dates.entries()) {
+    try {
+      rows.push({ date, result: await extractOne(config, opts, date, settings) });
+    } catch (err) {
+      // a bug is not a date's failure: it ends the run as any command's would
+      if (!(err instanceof GamepipeError)) throw err;
+      const error = err;
+      rows.push({ date, error });
+      process.stderr.write(`${date}: error ${error.code}: ${error.message}\n`);
+      if (!opts.keepGoing) {
+        const rest = dates.slice(i);
+        process.stderr.write(
+          `stopped at ${date}; ${rest.length} date(s) not done. resume with: gamepipe extract --from ${date} --to ${rest.at(-1)}${opts.catchUp ? ' (or --catch-up again)' : ''}\n`,
+        );
+        break;
+      }
+    }
+  }
+  if (format === 'json') {
+    process.stdout.write(
+      json({
+        dates: rows.map(({ date, result, error }) =>
+          error
+            ? { date, error: { code: error.code, message: error.message } }
+            : { ...result, date },
+        ),
+        notDone: dates.slice(rows.length),
+      }) + '\n',
+    );
+  } else {
+    process.stdout.write(
+      (rows.length === 0 ? 'nothing to extract\n' : '') +
+        table(
+          ['date', 'records', 'rejected', 'duplicates', 'time', 'status'],
+          rows.map(({ date, result: r, error }) =>
+            r
+              ? [
+                  date,
+                  r.records,
+                  r.rejected,
+                  r.duplicates,
+                  duration(r.elapsedMs),
+                  r.dryRun ? 'dry run' : r.dayClosed ? 'landed' : 'landed (day still open)',
+                ]
+              : [date, '', '', '', '', `failed: ${error?.code}`],
+          ),
+        ) +
+        '\n',
+    );
+  }
+  return rows.some((r) => r.error) ? 1 : 0;
 }

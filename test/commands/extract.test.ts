@@ -11,6 +11,7 @@ import { WebHdfs, withHdfs } from '../../src/lib/hdfs/webhdfs.js';
 import {
   checksums,
   createTimeTopic,
+  foreignLease,
   freshTopic,
   produceRaw,
   PYTHON,
@@ -613,20 +614,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
     assert.equal(next.code, 0, next.stderr);
     // a lease of a run on another host: refused until it expires, then taken over
     const expiresAtMs = Date.now() + 3_000;
-    await withHdfs(config, (hdfs) =>
-      hdfs.create(
-        leasePath(base, day),
-        JSON.stringify({
-          runId: 'elsewhere-1',
-          owner: 'cron',
-          host: 'batch-7.example',
-          pid: 4242,
-          acquiredAt: new Date().toISOString(),
-          expiresAtMs,
-        }),
-        { overwrite: true },
-      ),
-    );
+    await foreignLease(base, day, expiresAtMs);
     const refused = await runCli(cmd(day));
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /GP_DATE_LOCKED: .*cron@batch-7\.example pid 4242/);
