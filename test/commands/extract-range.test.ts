@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { ConfigResourceTypes } from 'kafkajs';
 import { withHdfs } from '../../src/lib/hdfs/webhdfs.js';
+import { withAdmin } from '../../src/lib/kafka/admin.js';
 import { manifestPath } from '../../src/lib/lake/layout.js';
 import {
   createTimeTopic,
@@ -171,5 +173,57 @@ describe('extract over several dates: --from/--to backfill and --catch-up (real 
       assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stderr, message);
     }
+  });
+
+  it('status shows how fresh the lake is, and warns with exit 4 when Kafka may delete a date not extracted yet', async () => {
+    const base = `/tmp/gamepipe-test/${uniqueName('fresh')}`;
+    const short = await createTimeTopic('gp-fresh', 1);
+    // four days of retention: the oldest waiting date's records may go from today's midnight
+    await withAdmin(config, (admin) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: short,
+            configEntries: [{ name: 'retention.ms', value: String(4 * 86_400_000) }],
+          },
+        ],
+      }),
+    );
+    await produceRaw(short, [...eventsOn(days[0] as string, 5), ...eventsOn(days[3] as string, 5)]);
+    const status = (...args: string[]) =>
+      runCli(['status', '--topic', short, '--base', base, ...args]);
+    const risky = await status('--format', 'json');
+    assert.equal(risky.code, 4, risky.stderr);
+    const lake = (JSON.parse(risky.stdout) as { ok: boolean; lake: Record<string, unknown> }).lake;
+    assert.deepEqual(
+      [lake.newestComplete, lake.waiting, lake.oldestInKafka, lake.retentionMs, lake.atRisk],
+      [null, days, days[0], 4 * 86_400_000, true],
+    );
+    const table = await status();
+    assert.equal(table.code, 4);
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `no complete date; 4 closed date\\(s\\) waiting .*Kafka holds records from ${days[0]}, retention 4d`,
+      ),
+    );
+    assert.match(
+      table.stderr,
+      new RegExp(
+        `^warning: ${days[0]} is not extracted and Kafka may delete its records .*run \`gamepipe extract --catch-up\` now`,
+        'm',
+      ),
+    );
+
+    assert.equal(
+      (await runCli(['extract', '--topic', short, '--base', base, '--catch-up'])).code,
+      0,
+    );
+    const fresh = await status('--format', 'json');
+    assert.equal(fresh.code, 0, fresh.stderr);
+    const after = (JSON.parse(fresh.stdout) as { lake: Record<string, unknown> }).lake;
+    assert.deepEqual([after.newestComplete, after.waiting, after.atRisk], [days[3], [], false]);
   });
 });

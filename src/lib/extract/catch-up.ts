@@ -68,3 +68,55 @@ export async function catchUpDates(
   const from = await earliestRetainedDate(config, topic, today);
   return from === undefined ? { dates: [] } : { dates: dateRange(from, yesterday), from };
 }
+
+/** How soon before Kafka may delete a date's records `status` warns that it is not extracted. */
+export const RETENTION_WARNING_MS = 86_400_000;
+
+/** Where the lake stands against the topic: what is extracted, what waits, what Kafka may delete. */
+export interface Freshness {
+  topic: string;
+  base: string;
+  /** The newest date with a complete manifest. */
+  newestComplete: string | null;
+  /** Closed dates not extracted yet, oldest first (what `extract --catch-up` would land). */
+  waiting: string[];
+  /** The date of the oldest record Kafka still holds. */
+  oldestInKafka: string | null;
+  /** The topic's retention.ms; null when records are kept forever. */
+  retentionMs: number | null;
+  /** When Kafka may start deleting the oldest waiting date's records (retention from its start). */
+  oldestWaitingDeletableAt: string | null;
+  /** True when that is less than a day away (or past): extract now, or lose the date. */
+  atRisk: boolean;
+}
+
+export async function freshness(
+  config: Config,
+  topic: string,
+  nowMs = Date.now(),
+): Promise<Freshness> {
+  const { describeTopic } = await import('../kafka/admin.js');
+  const [{ dates, after }, oldest, described] = await Promise.all([
+    catchUpDates(config, topic, nowMs),
+    earliestRetainedDate(config, topic, formatDate(nowMs)),
+    describeTopic(config, topic),
+  ]);
+  const retention = Number(described.configs['retention.ms'] ?? -1);
+  const retentionMs = Number.isFinite(retention) && retention >= 0 ? retention : null;
+  const first = dates[0];
+  const deletableMs =
+    first !== undefined && retentionMs !== null
+      ? parseDate(first).startMs + retentionMs
+      : undefined;
+  return {
+    topic,
+    base: config.base,
+    newestComplete: after ?? null,
+    waiting: dates,
+    oldestInKafka: oldest ?? null,
+    retentionMs,
+    oldestWaitingDeletableAt:
+      deletableMs === undefined ? null : new Date(deletableMs).toISOString(),
+    atRisk: deletableMs !== undefined && deletableMs - nowMs < RETENTION_WARNING_MS,
+  };
+}
