@@ -24,7 +24,6 @@ const PRODUCE_VERSION = 3; // the oldest Kafka 4 serves: record batches v2, no t
 /** InitProducerId errors of a broker still loading its coordinator state: asking again works. */
 const COORDINATOR_BUSY = new Set([14, 15, 16, 51]);
 
-/** The producer of one topic: a connection and a sequence per partition. */
 /**
  * A send that failed for some partitions: the batches of the partitions in `acknowledged` were
  * acknowledged (acks=all) all the same, so their messages landed and must not be reported failed.
@@ -43,6 +42,7 @@ export class PartialSendError extends GamepipeError {
   }
 }
 
+/** The producer of one topic: a connection and a sequence per partition. */
 export class WireProducer {
   private readonly sequences: Int32Array;
   private failed = false;
