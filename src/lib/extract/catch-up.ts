@@ -52,9 +52,10 @@ export async function catchUpDates(
   config: Config,
   topic: string,
   nowMs = Date.now(),
+  oldestRetained: () => Promise<string | undefined> = () =>
+    earliestRetainedDate(config, topic, formatDate(nowMs)),
 ): Promise<{ dates: string[]; after?: string; from?: string }> {
   const yesterday = formatDate(nowMs - 86_400_000);
-  const today = formatDate(nowMs);
   const complete = await withHdfs(
     config,
     async (hdfs) => (await listDates(hdfs, config.base)).complete,
@@ -65,7 +66,7 @@ export async function catchUpDates(
     const next = formatDate(parseDate(newest).endMs);
     return { dates: dateRange(next, yesterday), after: newest };
   }
-  const from = await earliestRetainedDate(config, topic, today);
+  const from = await oldestRetained();
   return from === undefined ? { dates: [] } : { dates: dateRange(from, yesterday), from };
 }
 
@@ -96,9 +97,11 @@ export async function freshness(
   nowMs = Date.now(),
 ): Promise<Freshness> {
   const { describeTopic } = await import('../kafka/admin.js');
+  // one search for the oldest record, shared with the catch-up plan when the lake is empty
+  const oldestRetained = earliestRetainedDate(config, topic, formatDate(nowMs));
   const [{ dates, after }, oldest, described] = await Promise.all([
-    catchUpDates(config, topic, nowMs),
-    earliestRetainedDate(config, topic, formatDate(nowMs)),
+    catchUpDates(config, topic, nowMs, () => oldestRetained),
+    oldestRetained,
     describeTopic(config, topic),
   ]);
   const retention = Number(described.configs['retention.ms'] ?? -1);
