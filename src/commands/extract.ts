@@ -220,9 +220,8 @@ export async function extract(opts: ExtractOptions): Promise<number> {
     } catch (err) {
       // a bug is not a date's failure: it ends the run as any command's would
       if (!(err instanceof GamepipeError)) throw err;
-      const error = err;
-      rows.push({ date, error });
-      process.stderr.write(`${date}: error ${error.code}: ${error.message}\n`);
+      rows.push({ date, error: err });
+      process.stderr.write(`${date}: error ${err.code}: ${err.message}\n`);
       if (!opts.keepGoing) {
         const rest = dates.slice(i);
         process.stderr.write(

@@ -250,11 +250,12 @@ export class EventProducer {
       // a request whose events all went to partitions that acknowledged landed: it is answered
       // as such; only the others may not have landed
       const acknowledged = err instanceof PartialSendError ? err.acknowledged : undefined;
+      const sentBy = producer;
       const now = Date.now();
       const landed = (p: Pending): boolean =>
         acknowledged !== undefined &&
-        producer !== undefined &&
-        p.messages.every((m) => acknowledged.has((producer as WireProducer).partitionFor(m.key)));
+        sentBy !== undefined &&
+        p.messages.every((m) => acknowledged.has(sentBy.partitionFor(m.key)));
       for (const p of batch) {
         if (landed(p)) this.acknowledge(p, now);
         else if (!p.settled) {
