@@ -72,14 +72,35 @@ describe('the real cluster: three brokers over SASL_SSL, the config file alone, 
     return { topic, base, ledger, since, server, url: `http://127.0.0.1:${port}` };
   }
 
-  async function stopServe(server: Awaited<ReturnType<typeof startCase>>['server']) {
+  type Case = Awaited<ReturnType<typeof startCase>>;
+
+  /** Stops `serve` (SIGTERM: exit 0); again, once it stopped, does nothing more. */
+  async function stopServe(server: Case['server']) {
     server.child.kill('SIGTERM');
     const done = await server.done;
     assert.equal(done.code, 0, done.stderr);
   }
 
+  /** Stops `serve`, says what the load met, then extracts, verifies and keeps the figures. */
+  async function finishCase(
+    c: Case,
+    fault: string,
+    faults: number,
+    load?: { what: string; runs: number; retried: number; failed: number },
+  ) {
+    await stopServe(c.server);
+    if (load) {
+      process.stderr.write(
+        `      (${load.what}: ${load.runs} generate runs, ${load.retried} retried, ${load.failed} not acknowledged)\n`,
+      );
+    }
+    const { topic, base, ledger, since } = c;
+    figures.push(await extractAndVerify(cli, { fault, topic, base, ledger, since, faults }));
+  }
+
   it('topic, status, serve, generate, consume, extract and verify work with the config file alone', async () => {
-    const { topic, base, ledger, since, server, url } = await startCase('cli');
+    const c = await startCase('cli');
+    const { topic, ledger, server, url } = c;
     const described = await run(cli, ['topic', 'describe', '--topic', topic]);
     assert.equal(described.code, 0, described.stderr);
     assert.match(described.stdout, /6 partition\(s\); message\.timestamp\.type=LogAppendTime/);
@@ -103,20 +124,12 @@ describe('the real cluster: three brokers over SASL_SSL, the config file alone, 
         .map((l) => (JSON.parse(l) as { event_id: string }).event_id),
     );
     assert.ok(lines.every((l) => ledgerIds.has((JSON.parse(l) as { event_id: string }).event_id)));
-    figures.push(
-      await extractAndVerify(cli, {
-        fault: 'none (config file alone)',
-        topic,
-        base,
-        ledger,
-        since,
-        faults: 0,
-      }),
-    );
+    await finishCase(c, 'none (config file alone)', 0);
   });
 
   it('a rolling restart of all three brokers under load: leaders move each time, nothing lost or duplicated', async () => {
-    const { topic, base, ledger, since, server, url } = await startCase('rolling');
+    const c = await startCase('rolling');
+    const { topic, ledger, url } = c;
     let moved = 0;
     const load = await loadDuring(cli, url, ledger, 21, async () => {
       await sleep(1_500);
@@ -131,25 +144,16 @@ describe('the real cluster: three brokers over SASL_SSL, the config file alone, 
         await cluster.waitInSync(topic);
       }
     });
-    await stopServe(server);
-    process.stderr.write(
-      `      (rolling restart: ${moved} leader moves, ${load.runs} generate runs, ${load.retried} retried, ${load.failed} not acknowledged)\n`,
-    );
+    await finishCase(c, 'rolling restart (3 brokers)', 3, {
+      what: `rolling restart: ${moved} leader moves`,
+      ...load,
+    });
     assert.ok(moved >= 3, `leaders moved ${moved} times`);
-    figures.push(
-      await extractAndVerify(cli, {
-        fault: 'rolling restart (3 brokers)',
-        topic,
-        base,
-        ledger,
-        since,
-        faults: 3,
-      }),
-    );
   });
 
   it('kill -9 of the broker that leads most partitions, under load: nothing lost or duplicated', async () => {
-    const { topic, base, ledger, since, server, url } = await startCase('kill9');
+    const c = await startCase('kill9');
+    const { topic, ledger, url } = c;
     let victim = 0;
     const load = await loadDuring(cli, url, ledger, 22, async () => {
       await sleep(1_500);
@@ -160,29 +164,16 @@ describe('the real cluster: three brokers over SASL_SSL, the config file alone, 
       await cluster.restart(victim);
       await cluster.waitInSync(topic);
     });
-    await stopServe(server);
-    process.stderr.write(
-      `      (kill -9 node ${victim}: ${load.runs} generate runs, ${load.retried} retried, ${load.failed} not acknowledged)\n`,
-    );
-    figures.push(
-      await extractAndVerify(cli, {
-        fault: 'kill -9 the busiest leader',
-        topic,
-        base,
-        ledger,
-        since,
-        faults: 1,
-      }),
-    );
+    await finishCase(c, 'kill -9 the busiest leader', 1, {
+      what: `kill -9 node ${victim}`,
+      ...load,
+    });
   });
 
   it('a partition reassignment under load (every replica set changes, every leader leaves): nothing lost or duplicated', async () => {
     // replication factor 2 of 3 brokers: each partition can move to the broker it is not on
-    const { topic, base, ledger, since, server, url } = await startCase(
-      'reassign',
-      '--replication-factor',
-      '2',
-    );
+    const c = await startCase('reassign', '--replication-factor', '2');
+    const { topic, ledger, server, url } = c;
     const admin = cluster.config('admin');
     const target = new Map<number, number[]>();
     const load = await loadDuring(cli, url, ledger, 23, async () => {
@@ -225,19 +216,10 @@ describe('the real cluster: three brokers over SASL_SSL, the config file alone, 
         `partition ${p.partitionId} moved`,
       );
     }
-    process.stderr.write(
-      `      (reassignment of ${target.size} partitions: ${load.runs} generate runs, ${load.retried} retried, ${load.failed} not acknowledged)\n`,
-    );
-    figures.push(
-      await extractAndVerify(cli, {
-        fault: 'partition reassignment',
-        topic,
-        base,
-        ledger,
-        since,
-        faults: 1,
-      }),
-    );
+    await finishCase(c, 'partition reassignment', 1, {
+      what: `reassignment of ${target.size} partitions`,
+      ...load,
+    });
   });
 
   it('batches of every codec from the Java producer over SASL_SSL land, each event once; a corrupted one is GP_KAFKA_CORRUPT', async function () {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import type { KafkaAccess } from '../../../src/lib/core/config.js';
 import { createTopic } from '../../../src/lib/kafka/admin.js';
 import { EventProducer } from '../../../src/lib/kafka/event-producer.js';
 import { parseBroker } from '../../../src/lib/kafka/protocol/connection.js';
@@ -95,6 +96,42 @@ describe("lib/kafka producer: record batches within the topic's max.message.byte
   });
 });
 
+/**
+ * Sends `n` messages to `topic` through `proxy`, which drops the first produce answer (the batch
+ * landed, the answer is lost), then one more: the topic must hold all n + 1, once each, in order.
+ * `pad` makes each value that many bytes longer.
+ */
+async function sendThroughLostAnswer(
+  config: KafkaAccess,
+  topic: string,
+  proxy: Awaited<ReturnType<typeof produceProxy>>,
+  { n, pad = 0, timeoutMs }: { n: number; pad?: number; timeoutMs: number },
+): Promise<void> {
+  const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
+  const message = (i: number) => ({
+    key: 'user1.comcast.com',
+    value: JSON.stringify(pad > 0 ? { i, pad: 'x'.repeat(pad) } : { i }),
+  });
+  try {
+    await producer.send(
+      Array.from({ length: n }, (_, i) => message(i)),
+      timeoutMs,
+    );
+    assert.ok(proxy.handed(), 'the first answer was dropped');
+    await producer.send([message(n)], timeoutMs);
+    const landed = (await readTopic(topic, config)).map(
+      (r) => (JSON.parse(r.value) as { i: number }).i,
+    );
+    assert.deepEqual(
+      landed,
+      Array.from({ length: n + 1 }, (_, i) => i),
+    );
+  } finally {
+    producer.close();
+    proxy.close();
+  }
+}
+
 describe('lib/kafka producer: an answer lost on the wire (real broker, a TCP proxy)', function () {
   this.timeout(60_000);
 
@@ -102,32 +139,8 @@ describe('lib/kafka producer: an answer lost on the wire (real broker, a TCP pro
     const config = stackConfig();
     const topic = uniqueName('gp-test-lostack');
     await createTopic(config, { topic, partitions: 1 });
-    // the first produce request reaches the broker, its answer is dropped with the connection:
-    // the batch landed, the answer is lost
     const proxy = await produceProxy(() => undefined);
-    const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
-    try {
-      const messages = Array.from({ length: 100 }, (_, i) => ({
-        key: 'user1.comcast.com',
-        value: JSON.stringify({ i }),
-      }));
-      await producer.send(messages, 10_000);
-      assert.ok(proxy.handed(), 'the first answer was dropped');
-      await producer.send(
-        [{ key: 'user1.comcast.com', value: JSON.stringify({ i: 100 }) }],
-        10_000,
-      );
-      const landed = (await readTopic(topic, config)).map(
-        (r) => (JSON.parse(r.value) as { i: number }).i,
-      );
-      assert.deepEqual(
-        landed,
-        Array.from({ length: 101 }, (_, i) => i),
-      );
-    } finally {
-      producer.close();
-      proxy.close();
-    }
+    await sendThroughLostAnswer(config, topic, proxy, { n: 100, timeoutMs: 10_000 });
   });
 });
 
@@ -143,26 +156,7 @@ describe('lib/kafka producer: an answer lost on the wire over SASL_SSL (three br
     const upstream = cluster.brokers[leader - 1] as string;
     // 200 values of ~200 bytes: the produce request is the only one of more than 16 KB
     const proxy = await produceProxy(() => undefined, { upstream, tlsProduceBytes: 16_384 });
-    const producer = await WireProducer.connect(config, topic, { route: () => proxy.via });
-    const value = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(200) });
-    try {
-      await producer.send(
-        Array.from({ length: 200 }, (_, i) => ({ key: 'user1.comcast.com', value: value(i) })),
-        20_000,
-      );
-      assert.ok(proxy.handed(), 'the first answer was dropped');
-      await producer.send([{ key: 'user1.comcast.com', value: value(200) }], 20_000);
-      const landed = (await readTopic(topic, config)).map(
-        (r) => (JSON.parse(r.value) as { i: number }).i,
-      );
-      assert.deepEqual(
-        landed,
-        Array.from({ length: 201 }, (_, i) => i),
-      );
-    } finally {
-      producer.close();
-      proxy.close();
-    }
+    await sendThroughLostAnswer(config, topic, proxy, { n: 200, pad: 200, timeoutMs: 20_000 });
   });
 });
 
