@@ -41,3 +41,29 @@ export function dateOptions(cmd: Command): Command {
     .option('--from <YYYY-MM-DD>', 'first date of a range')
     .option('--to <YYYY-MM-DD>', 'last date of a range');
 }
+
+export const ENGINES = ['embedded', 'spark'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** --engine and the Spark settings of a run (their defaults come from the config file). */
+export function engineOptions(cmd: Command, what: string): Command {
+  return cmd
+    .addOption(
+      new Option('--engine <engine>', `what ${what}: embedded (in this process) or spark`)
+        .choices([...ENGINES])
+        .default('embedded'),
+    )
+    .option(
+      '--spark-master <url>',
+      'spark: local[N], yarn, spark://host:port, k8s://... (default: config, else local[2])',
+    )
+    .option(
+      '--spark-submit <path>',
+      'spark: the spark-submit to run (default: SPARK_HOME, PATH, .venv)',
+    )
+    .option(
+      '--spark-conf <key=value>',
+      'spark: a Spark setting, repeatable (replaces sparkConf of the config)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    );
+}

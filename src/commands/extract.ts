@@ -5,54 +5,65 @@ import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { dateRange, formatDate, OUTPUTS, parseDate } from '../lib/lake/layout.js';
 import { parseCount, parseDuration } from '../lib/core/options.js';
 import { bytes, duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
-import { example, formatOption, runs, topicOption, type Declare } from './command.js';
+import {
+  engineOptions,
+  example,
+  formatOption,
+  runs,
+  topicOption,
+  type Declare,
+  type Engine,
+} from './command.js';
 
 export const declare: Declare = (parent, run) => {
   example(
-    parent
-      .command('extract')
-      .description(
-        'land UTC days of events in the lake as Parquet, exactly once; rerun or backfill safely',
-      )
-      .option('--date <YYYY-MM-DD>', 'the UTC date to extract (default: yesterday)')
-      .option('--from <YYYY-MM-DD>', 'backfill: first date of a range, extracted in order')
-      .option('--to <YYYY-MM-DD>', 'backfill: last date of the range (default: yesterday)')
-      .option(
-        '--catch-up',
-        "every closed date after the lake's newest complete one (or from the topic's oldest retained date) up to yesterday",
-        false,
-      )
-      .option(
-        '--keep-going',
-        'with several dates: go on after a date fails (exit 1 at the end)',
-        false,
-      )
-      .addOption(topicOption())
-      .option('--dry-run', 'print the offset ranges and counts, write nothing', false)
-      .option(
-        '--force',
-        'replace an existing output even when the topic now holds fewer records',
-        false,
-      )
-      .option(
-        '--row-group-rows <n>',
-        'rows per Parquet row group (memory holds about one per output)',
-        '100000',
-      )
-      .option(
-        '--threads <n>',
-        'partitions read at the same time, one worker thread each (default: cores, at most 4)',
-      )
-      .option(
-        '--lease-ttl <duration>',
-        "how long this run's claim on the date outlives it if it dies (renewed every third)",
-        '2m',
-      )
-      .addOption(formatOption(['table', 'json'], 'table'))
-      .action(runs(run, 'extract')),
+    engineOptions(
+      parent
+        .command('extract')
+        .description(
+          'land UTC days of events in the lake as Parquet, exactly once; rerun or backfill safely',
+        )
+        .option('--date <YYYY-MM-DD>', 'the UTC date to extract (default: yesterday)')
+        .option('--from <YYYY-MM-DD>', 'backfill: first date of a range, extracted in order')
+        .option('--to <YYYY-MM-DD>', 'backfill: last date of the range (default: yesterday)')
+        .option(
+          '--catch-up',
+          "every closed date after the lake's newest complete one (or from the topic's oldest retained date) up to yesterday",
+          false,
+        )
+        .option(
+          '--keep-going',
+          'with several dates: go on after a date fails (exit 1 at the end)',
+          false,
+        )
+        .addOption(topicOption())
+        .option('--dry-run', 'print the offset ranges and counts, write nothing', false)
+        .option(
+          '--force',
+          'replace an existing output even when the topic now holds fewer records',
+          false,
+        )
+        .option(
+          '--row-group-rows <n>',
+          'rows per Parquet row group (memory holds about one per output)',
+          '100000',
+        )
+        .option(
+          '--threads <n>',
+          'partitions read at the same time, one worker thread each (default: cores, at most 4)',
+        )
+        .option(
+          '--lease-ttl <duration>',
+          "how long this run's claim on the date outlives it if it dies (renewed every third)",
+          '2m',
+        )
+        .addOption(formatOption(['table', 'json'], 'table')),
+      'extracts',
+    ).action(runs(run, 'extract')),
     'gamepipe extract --date 2026-11-27',
     'gamepipe extract --from 2026-11-20 --to 2026-11-26   # backfill, one summary row per date',
     'gamepipe extract --catch-up                           # what a daily cron runs',
+    'gamepipe extract --date 2026-11-27 --engine spark --spark-master yarn',
   );
 };
 
@@ -68,6 +79,10 @@ export interface ExtractOptions extends ConfigFlags {
   threads?: string;
   leaseTtl: string;
   format: string;
+  engine: Engine;
+  sparkMaster?: string;
+  sparkSubmit?: string;
+  sparkConf?: string[];
 }
 
 function render(r: ExtractResult): string {
@@ -121,8 +136,11 @@ async function extractOne(
   { rowGroupRows, threads, leaseTtlMs }: RunSettings,
 ): Promise<ExtractResult> {
   // the threads first: they load their modules while this one loads Kafka's and HDFS's clients
-  const pool = opts.dryRun ? undefined : new WorkerPool(threads);
-  const spin = await spinner(`extracting ${date} from ${config.topic}`);
+  const spark = opts.engine === 'spark';
+  const pool = opts.dryRun || spark ? undefined : new WorkerPool(threads);
+  const spin = await spinner(
+    `extracting ${date} from ${config.topic}${spark ? ` with Spark (${config.sparkMaster})` : ''}`,
+  );
   let result: ExtractResult;
   try {
     const { extractDate } = await import('../lib/extract/run.js');
@@ -135,6 +153,7 @@ async function extractOne(
       rowGroupRows,
       leaseTtlMs,
       pool,
+      ...(spark && { spark: config }),
       onProgress: (p) =>
         spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),
     });

@@ -46,6 +46,16 @@ export interface Config {
    * file or from GAMEPIPE_KAFKA_SASL_PASSWORD, never from a config file or a flag.
    */
   readonly kafkaSaslPasswordFile: string | undefined;
+  /** Where `--engine spark` jobs run: local[N], yarn, spark://host:port or k8s://... */
+  readonly sparkMaster: string;
+  /** The spark-submit to run (default: $SPARK_HOME/bin, PATH, then the project's .venv pyspark). */
+  readonly sparkSubmit: string | undefined;
+  /** Extra Spark settings, key=value, passed as --conf. */
+  readonly sparkConf: readonly string[];
+  /** Maven coordinates of Spark's Kafka source, matching the Spark version. */
+  readonly sparkKafkaPackage: string;
+  /** The lake's file system as Spark names it (default: webhdfs:// of webhdfsUrl). */
+  readonly sparkHdfsUrl: string | undefined;
   /** Where the config file came from, if one was read. */
   readonly configFile: string | undefined;
   /** The Kafka settings above, checked and with their files read; undefined for PLAINTEXT. */
@@ -111,7 +121,16 @@ type Derived = 'configFile' | 'kafkaSecurity';
 type Settable = Omit<Config, Derived>;
 type Key = keyof Settable;
 type Kind =
-  'string' | 'list' | 'port' | 'url' | 'absPath' | 'file' | 'boolean' | 'protocol' | 'mechanism';
+  | 'string'
+  | 'list'
+  | 'port'
+  | 'url'
+  | 'absPath'
+  | 'file'
+  | 'boolean'
+  | 'protocol'
+  | 'mechanism'
+  | 'settings';
 
 const KINDS: Record<Key, Kind> = {
   home: 'string',
@@ -135,6 +154,11 @@ const KINDS: Record<Key, Kind> = {
   kafkaSaslMechanism: 'mechanism',
   kafkaSaslUsername: 'string',
   kafkaSaslPasswordFile: 'file',
+  sparkMaster: 'string',
+  sparkSubmit: 'string',
+  sparkConf: 'settings',
+  sparkKafkaPackage: 'string',
+  sparkHdfsUrl: 'string',
 };
 
 /** Read from the environment only (GAMEPIPE_KAFKA_SASL_PASSWORD): a secret is not a setting. */
@@ -171,6 +195,11 @@ function defaults(env: NodeJS.ProcessEnv): Settable {
     kafkaSaslMechanism: undefined,
     kafkaSaslUsername: undefined,
     kafkaSaslPasswordFile: undefined,
+    sparkMaster: 'local[2]',
+    sparkSubmit: undefined,
+    sparkConf: [],
+    sparkKafkaPackage: 'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7',
+    sparkHdfsUrl: undefined,
   };
 }
 
@@ -195,6 +224,14 @@ function coerce(key: Key, raw: unknown, source: string): unknown {
       const items = list.map((s) => s.trim()).filter((s) => s.length > 0);
       if (items.length === 0 || items.some((b) => !/^[^\s:]+:\d{1,5}$/.test(b))) {
         throw invalid(key, source, raw, 'host:port[,host:port...]');
+      }
+      return Object.freeze(items);
+    }
+    case 'settings': {
+      const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+      const items = list.map((s) => s.trim()).filter((s) => s.length > 0);
+      if (items.some((kv) => !/^[^=\s]+=/.test(kv))) {
+        throw invalid(key, source, raw, 'key=value settings, e.g. spark.executor.memory=4g');
       }
       return Object.freeze(items);
     }

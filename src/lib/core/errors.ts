@@ -47,6 +47,8 @@ export const ErrorCodes = {
   leaseLost: 'GP_LEASE_LOST',
   noData: 'GP_NO_DATA',
   corruptFile: 'GP_CORRUPT_FILE',
+  sparkMissing: 'GP_SPARK_MISSING',
+  sparkFailed: 'GP_SPARK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

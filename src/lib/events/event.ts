@@ -1,4 +1,7 @@
 /** The event: its fields, kinds and names (docs/events.md); how a value is checked is in validate.ts. */
+import SCHEMA from './schema.json' with { type: 'json' };
+
+export { SCHEMA };
 /**
  * The event as it travels through Kafka: one JSON object, key = Host. Names and values follow the
  * seed pipeline (`event_type` "knife purchased" / "join_guild", request headers by name) so
@@ -24,15 +27,15 @@ export interface GameEvent {
 
 export type EventKind = 'purchase' | 'join_guild';
 
-export const SCHEMA_VERSION = 1;
-export const JOIN_GUILD = 'join_guild';
-export const PURCHASE_SUFFIX = ' purchased';
+export const SCHEMA_VERSION: number = SCHEMA.schema_version;
+export const JOIN_GUILD: string = SCHEMA.join_guild;
+export const PURCHASE_SUFFIX: string = SCHEMA.purchase_suffix;
 
 /** The only request headers that reach the data; never Authorization, Cookie or the rest. */
 export const HEADER_ALLOWLIST = ['Host', 'User-Agent', 'Accept'] as const;
 export type AllowedHeaders = Partial<Record<(typeof HEADER_ALLOWLIST)[number], string>>;
 
-export const ITEM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const ITEM_PATTERN = new RegExp(SCHEMA.patterns.item);
 
 export function purchaseEventType(item: string): string {
   return `${item}${PURCHASE_SUFFIX}`;

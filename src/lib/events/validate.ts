@@ -1,6 +1,7 @@
 /**
  * The rules an event meets, shared by the API (on what a request sends) and extract (on what a
  * topic holds): the Host, strings, timestamps, item names, event ids and the optional metadata.
+ * Their patterns, bounds and reasons come from schema.json, which the Spark job reads too.
  */
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import {
@@ -8,28 +9,34 @@ import {
   ITEM_PATTERN,
   kindOf,
   itemOf,
+  SCHEMA,
   SCHEMA_VERSION,
   type AllowedHeaders,
   type EventKind,
 } from './event.js';
 
-const MAX_HEADER_CHARS = 256;
+const MAX_HEADER_CHARS = SCHEMA.limits.header;
 
 /**
  * The longest Host kept: a DNS name (253) and a port. The seed's reports key on Host (it carries
  * the player, `user12.comcast.com`), so it must be a name or address, ASCII, with an optional port.
  */
-export const MAX_HOST_CHARS = 255;
-const HOST_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9._~-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+export const MAX_HOST_CHARS = SCHEMA.limits.host;
+const HOST_PATTERN = new RegExp(SCHEMA.patterns.host);
+
+type ReasonKey = keyof typeof SCHEMA.reasons;
+
+/** A rejection reason of schema.json, its {placeholders} filled in. */
+export function reason(key: ReasonKey, vars: Record<string, string | number> = {}): string {
+  return SCHEMA.reasons[key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name]));
+}
 
 /** Why a Host value cannot key a player's events, or undefined when it can. */
 export function hostProblem(host: unknown): string | undefined {
-  if (host === undefined || host === null || host === '') return 'missing Host';
-  if (typeof host !== 'string') return 'Host must be a string';
-  if (host.length > MAX_HOST_CHARS) return `Host is longer than ${MAX_HOST_CHARS} characters`;
-  if (!HOST_PATTERN.test(host)) {
-    return 'Host must be a host name or address with an optional port (ASCII letters, digits, . - _ ~)';
-  }
+  if (host === undefined || host === null || host === '') return reason('missing_host');
+  if (typeof host !== 'string') return reason('host_not_string');
+  if (host.length > MAX_HOST_CHARS) return reason('host_too_long', { max: MAX_HOST_CHARS });
+  if (!HOST_PATTERN.test(host)) return reason('host_pattern');
   return undefined;
 }
 
@@ -38,8 +45,7 @@ export function wellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
-const ISO_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const ISO_TIMESTAMP = new RegExp(SCHEMA.patterns.timestamp);
 
 /**
  * Milliseconds of an ISO 8601 timestamp with a zone, or NaN when it is not one or names a time
@@ -58,7 +64,7 @@ export function parseIsoTimestamp(s: string): number {
     (hour as number) > 23 ||
     (minute as number) > 59 ||
     (second as number) > 59 ||
-    (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59))
+    (m[8] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59))
   ) {
     return NaN;
   }
@@ -73,33 +79,47 @@ function badEvent(message: string, field?: string): GamepipeError {
 }
 
 type Check = (v: unknown) => boolean;
-const isString =
-  (max: number): Check =>
-  (v) =>
-    typeof v === 'string' && v.length >= 1 && v.length <= max && wellFormed(v);
+
+interface FieldRule {
+  type: string;
+  min?: number;
+  max?: number;
+  pattern?: string;
+  want: string;
+}
+
+/** The check of one metadata field as schema.json states it. */
+function checkOf(rule: FieldRule): Check {
+  const min = rule.min ?? -Infinity;
+  const max = rule.max ?? Infinity;
+  switch (rule.type) {
+    case 'number':
+      return (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+    case 'integer':
+      return (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+    case 'string': {
+      const pattern = rule.pattern === undefined ? undefined : new RegExp(rule.pattern);
+      return (v) =>
+        typeof v === 'string' &&
+        (pattern ? pattern.test(v) : v.length >= min && v.length <= max && wellFormed(v));
+    }
+    default:
+      throw new Error(`schema.json: unknown field type ${rule.type}`);
+  }
+}
+
+function rulesOf(
+  fields: Record<string, FieldRule>,
+): Record<string, { check: Check; want: string }> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, rule]) => [name, { check: checkOf(rule), want: rule.want }]),
+  );
+}
 
 /** Optional metadata a JSON body may carry, per kind, with its type check and description. */
 export const METADATA: Record<EventKind, Record<string, { check: Check; want: string }>> = {
-  purchase: {
-    price: {
-      check: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e9,
-      want: 'a number 0..1e9',
-    },
-    currency: {
-      check: (v) => typeof v === 'string' && /^[A-Z]{3}$/.test(v),
-      want: 'a 3-letter code like USD',
-    },
-    quantity: {
-      check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1_000_000,
-      want: 'an integer 1..1000000',
-    },
-    user_id: { check: isString(128), want: 'a string of 1..128 characters' },
-  },
-  join_guild: {
-    guild_id: { check: isString(64), want: 'a string of 1..64 characters' },
-    guild_name: { check: isString(128), want: 'a string of 1..128 characters' },
-    user_id: { check: isString(128), want: 'a string of 1..128 characters' },
-  },
+  purchase: rulesOf(SCHEMA.metadata.purchase),
+  join_guild: rulesOf(SCHEMA.metadata.join_guild),
 };
 
 /**
@@ -194,38 +214,40 @@ const GUILD_METADATA = Object.entries(METADATA.join_guild);
  * written by older producers (the seed copied every header) still land.
  */
 export function storedEventProblem(obj: unknown): string | undefined {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return 'not a JSON object';
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return reason('not_object');
   const o = obj as Record<string, unknown>;
   const type = o.event_type;
-  if (typeof type !== 'string') return 'missing event_type';
+  if (typeof type !== 'string') return reason('no_event_type');
   const kind = kindOf(type);
-  if (!kind) return `unknown event_type ${JSON.stringify(type).slice(0, 80)}`;
+  if (!kind) return reason('unknown_event_type', { value: JSON.stringify(type).slice(0, 80) });
   const id = o.event_id;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
-    return 'missing or invalid event_id';
+  if (typeof id !== 'string' || id.length === 0 || id.length > SCHEMA.limits.event_id) {
+    return reason('bad_event_id');
   }
   if (typeof o.timestamp !== 'string' || !ISO_TIMESTAMP.test(o.timestamp)) {
-    return 'missing or invalid timestamp';
+    return reason('bad_timestamp');
   }
   if (o.schema_version !== undefined && o.schema_version !== SCHEMA_VERSION) {
-    return `unsupported schema_version ${describeValue(o.schema_version)}`;
+    return reason('bad_schema_version', { value: describeValue(o.schema_version) });
   }
   // the API's rules: a Host that can key a player, other headers within their bound
   const host = hostProblem(o.Host);
   if (host !== undefined) return host;
-  for (const h of ['User-Agent', 'Accept'] as const) {
-    const v = o[h];
+  for (const header of SCHEMA.headers) {
+    const v = o[header];
     if (v === undefined) continue;
-    if (typeof v !== 'string') return `${h} must be a string`;
-    if (v.length > MAX_HEADER_CHARS) return `${h} is longer than ${MAX_HEADER_CHARS} characters`;
-    if (!wellFormed(v)) return `${h} is not valid Unicode (a lone surrogate)`;
+    if (typeof v !== 'string') return reason('header_not_string', { header });
+    if (v.length > MAX_HEADER_CHARS)
+      return reason('header_too_long', { header, max: MAX_HEADER_CHARS });
+    if (!wellFormed(v)) return reason('header_not_unicode', { header });
   }
   if (kind === 'purchase' && o.item !== undefined && o.item !== itemOf(type)) {
-    return 'item does not match event_type';
+    return reason('item_mismatch');
   }
-  for (const [key, field] of kind === 'purchase' ? PURCHASE_METADATA : GUILD_METADATA) {
-    const v = o[key];
-    if (v !== undefined && v !== null && !field.check(v)) return `${key} must be ${field.want}`;
+  for (const [field, rule] of kind === 'purchase' ? PURCHASE_METADATA : GUILD_METADATA) {
+    const v = o[field];
+    if (v !== undefined && v !== null && !rule.check(v))
+      return reason('bad_field', { field, want: rule.want });
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import type { KafkaAccess } from '../core/config.js';
 import { Claim, FingerprintSet, SharedIdTable } from '../lake/dedup.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import type { GameEvent } from '../events/event.js';
-import { parseIsoTimestamp, storedEventProblem } from '../events/validate.js';
+import { parseIsoTimestamp, reason as reasonText, storedEventProblem } from '../events/validate.js';
 import { KafkaConnection, parseBroker } from '../kafka/protocol/connection.js';
 import { readRange } from '../kafka/protocol/fetch.js';
 import type { RecordVisitor } from '../kafka/protocol/record-batch.js';
@@ -26,6 +26,9 @@ import {
 import type { WebHdfs } from '../hdfs/webhdfs.js';
 
 const EMPTY = new Uint8Array(0);
+const REASON_NOT_UTF8 = reasonText('not_utf8');
+const REASON_NOT_JSON = reasonText('not_json');
+const REASON_BAD_TIMESTAMP = reasonText('bad_timestamp');
 
 export interface RangeJob {
   topic: string;
@@ -197,19 +200,19 @@ function recordVisitor(
     let reason: string | undefined;
     // the decoder turns bytes that are not UTF-8 into U+FFFD: only then are the bytes checked
     if (text.includes('\uFFFD') && !isUtf8(buf.subarray(valueStart, valueEnd))) {
-      reason = 'not valid UTF-8';
+      reason = REASON_NOT_UTF8;
     } else {
       try {
         event = JSON.parse(text);
         reason = storedEventProblem(event);
       } catch {
-        reason = 'not JSON';
+        reason = REASON_NOT_JSON;
       }
     }
     let ts = NaN;
     if (reason === undefined) {
       ts = parseTimestamp((event as GameEvent).timestamp);
-      if (Number.isNaN(ts)) reason = 'missing or invalid timestamp';
+      if (Number.isNaN(ts)) reason = REASON_BAD_TIMESTAMP;
     }
     let s: Sink;
     if (reason !== undefined) {

@@ -29,6 +29,7 @@ import {
 } from '../lake/layout.js';
 import { withHdfs, type WebHdfs } from '../hdfs/webhdfs.js';
 import { DateLease } from '../lake/lease.js';
+import type { SparkConfig } from '../spark/submit.js';
 
 export interface ExtractOptions {
   date: string;
@@ -49,6 +50,10 @@ export interface ExtractOptions {
   pool?: WorkerPool;
   now?: Date;
   onProgress?: (p: { partition: number; read: number; total: number }) => void;
+  /** Stage the day with a Spark job (--engine spark) instead of the worker threads. */
+  spark?: SparkConfig;
+  /** Tests: called with spark-submit's pid. */
+  onSparkStart?: (pid: number) => void;
 }
 
 export interface ExtractResult {
@@ -117,6 +122,8 @@ export async function extractDate(
     pool: given,
     now = new Date(),
     onProgress,
+    spark,
+    onSparkStart,
   }: ExtractOptions,
 ): Promise<ExtractResult> {
   const t0 = performance.now();
@@ -137,7 +144,7 @@ export async function extractDate(
     );
   }
   // the threads load while the day's ranges are looked up; ours are ended whatever happens
-  const pool = dryRun ? undefined : (given ?? new WorkerPool(threads));
+  const pool = dryRun || spark ? undefined : (given ?? new WorkerPool(threads));
   const ours = given === undefined;
   let result: ExtractResult;
   try {
@@ -150,6 +157,8 @@ export async function extractDate(
       rowGroupRows,
       leaseTtlMs,
       onProgress,
+      spark,
+      onSparkStart,
       t0,
     });
   } catch (err) {
@@ -167,7 +176,7 @@ type RunSettings = Required<
     'date' | 'topic' | 'base' | 'dryRun' | 'force' | 'rowGroupRows' | 'leaseTtlMs'
   >
 > &
-  Pick<ExtractOptions, 'onProgress'> & { t0: number };
+  Pick<ExtractOptions, 'onProgress' | 'spark' | 'onSparkStart'> & { t0: number };
 
 type DayRanges = Awaited<ReturnType<typeof dayRanges>>;
 
@@ -216,7 +225,7 @@ async function extractWith(
     const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const lease = await DateLease.acquire(hdfs, { base, date, runId, ttlMs: leaseTtlMs });
     try {
-      return await landDay(config, hdfs, pool as WorkerPool, lease, runId, run);
+      return await landDay(config, hdfs, pool, lease, runId, run);
     } finally {
       await lease.release().catch(() => undefined);
     }
@@ -244,7 +253,7 @@ async function assertDirectoryOrAbsent(hdfs: WebHdfs, base: string): Promise<voi
 async function landDay(
   config: KafkaAccess & Pick<Config, 'webhdfsUrl' | 'hdfsUser'>,
   hdfs: WebHdfs,
-  pool: WorkerPool,
+  pool: WorkerPool | undefined,
   lease: DateLease,
   runId: string,
   run: RunSettings,
@@ -277,17 +286,34 @@ async function landDay(
   ]);
   const staging = `${stagingDir(base, date)}/${runId}`;
   await Promise.all(OUTPUTS.map((o) => hdfs.mkdirs(`${staging}/${o}`)));
-  await readDay(config, {
-    topic,
-    ranges: day.ranges,
-    staging,
-    rowGroupRows: run.rowGroupRows,
-    pool,
-    leaders: day.leaders,
-    result: r,
-    total,
-    onProgress: run.onProgress,
-  });
+  if (run.spark) {
+    const { stageWithSpark } = await import('./spark.js');
+    await stageWithSpark(
+      { ...run.spark, brokers: config.brokers, kafkaSecurity: config.kafkaSecurity },
+      hdfs,
+      {
+        topic,
+        date,
+        ranges: day.ranges,
+        staging,
+        runId,
+        result: r,
+        onSparkStart: run.onSparkStart,
+      },
+    );
+  } else {
+    await readDay(config, {
+      topic,
+      ranges: day.ranges,
+      staging,
+      rowGroupRows: run.rowGroupRows,
+      pool: pool as WorkerPool,
+      leaders: day.leaders,
+      result: r,
+      total,
+      onProgress: run.onProgress,
+    });
+  }
   crashPoint('staged');
   await lease.assertHeld();
   await publish(hdfs, base, staging, runId, manifestOf(r, day));
