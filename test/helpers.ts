@@ -201,7 +201,7 @@ export async function createTimeTopic(prefix: string, partitions = 3): Promise<s
 /** Produces records as they are, with their own key and timestamp, in order. */
 export async function produceRaw(
   topic: string,
-  records: Array<{ key: string | null; value: string | Buffer; timestampMs?: number }>,
+  records: Array<{ key: string | null; value: string | Buffer | null; timestampMs?: number }>,
 ): Promise<void> {
   const { createKafka } = await import('../src/lib/kafka/admin.js');
   const { HostPartitioner } = await import('../src/lib/kafka/partitioner.js');

@@ -115,6 +115,8 @@ def main():
     # the lake's timestamps are INT64 milliseconds, UTC (Spark's default is INT96)
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MILLIS")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+    # dates before 1582 as they are (proleptic Gregorian), as every other reader of the lake reads them
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
     with open(spec["schemaFile"], encoding="utf-8") as f:
         schema = json.load(f)
 

@@ -222,9 +222,14 @@ export async function runSparkJob<T>(config: SparkConfig, job: SparkJob): Promis
   }
 }
 
-/** The line of a Spark log that says what went wrong: a Python error, else a Java exception. */
+/**
+ * The line of a Spark log that says what went wrong: the root cause of the last Java exception,
+ * else a Python error, else the first exception line.
+ */
 export function lastError(log: string): string | undefined {
   const lines = log.split('\n');
+  const cause = lines.findLast((l) => l.startsWith('Caused by: '));
+  if (cause) return cause.slice('Caused by: '.length).trim().slice(0, 300);
   const python = lines.findLast((l) => /^[A-Za-z_.]*(Error|Exception): /.test(l));
   if (python) return python.trim().slice(0, 300);
   const java = lines.find((l) => /(Exception|Error)\b.*: /.test(l) && !l.startsWith('\t'));
