@@ -4,34 +4,43 @@ import { datesFromFlags } from '../lib/lake/layout.js';
 import { parseCount } from '../lib/core/options.js';
 import { writeOutput } from '../lib/core/output.js';
 import { bytes, parseFormat, renderReports, type ReportFormat } from '../lib/core/render.js';
-import { dateOptions, example, formatOption, type Declare } from './command.js';
+import {
+  dateOptions,
+  engineOptions,
+  example,
+  formatOption,
+  type Declare,
+  type Engine,
+} from './command.js';
 
 export const declare: Declare = (parent, run) => {
   example(
-    dateOptions(
-      parent
-        .command('sql')
-        .description(
-          'ad hoc SQL (DuckDB) over the lake: tables purchases and join_guild, each with a date column',
-        )
-        .argument(
-          '<query>',
-          'one SQL statement, e.g. "SELECT item, count(*) FROM purchases GROUP BY 1"',
-        ),
-    )
-      .addOption(formatOption(['table', 'json', 'csv', 'markdown'], 'table'))
-      .option('--out <file>', 'write to a file')
-      .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
-      .option('--no-cache', 'fetch the files for this query only (default: keep local copies)')
-      .option(
-        '--cache-size <MB>',
-        'most megabytes of local copies kept in $GAMEPIPE_HOME/cache',
-        '2048',
+    engineOptions(
+      dateOptions(
+        parent
+          .command('sql')
+          .description(
+            'ad hoc SQL over the lake (DuckDB, or Spark SQL): tables purchases and join_guild, each with a date column',
+          )
+          .argument(
+            '<query>',
+            'one SQL statement, e.g. "SELECT item, count(*) FROM purchases GROUP BY 1"',
+          ),
       )
-      .action(async (...args: unknown[]) => {
-        const cmd = args[args.length - 1] as Command;
-        await run('sql', { ...cmd.optsWithGlobals(), query: args[0] });
-      }),
+        .addOption(formatOption(['table', 'json', 'csv', 'markdown'], 'table'))
+        .option('--out <file>', 'write to a file')
+        .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
+        .option('--no-cache', 'fetch the files for this query only (default: keep local copies)')
+        .option(
+          '--cache-size <MB>',
+          'most megabytes of local copies kept in $GAMEPIPE_HOME/cache',
+          '2048',
+        ),
+      'runs the query',
+    ).action(async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      await run('sql', { ...cmd.optsWithGlobals(), query: args[0] });
+    }),
     'gamepipe sql "SELECT date, count(*) AS purchases FROM purchases GROUP BY date ORDER BY date" --from 2026-11-01 --to 2026-11-30',
     'gamepipe sql "SELECT Host, count(*) AS n FROM join_guild GROUP BY Host ORDER BY n DESC LIMIT 10" --format csv',
   );
@@ -47,6 +56,10 @@ export interface SqlOptions extends ConfigFlags {
   includeIncomplete: boolean;
   cache: boolean;
   cacheSize: string;
+  engine: Engine;
+  sparkMaster?: string;
+  sparkSubmit?: string;
+  sparkConf?: string[];
 }
 
 const FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown'];
@@ -62,6 +75,7 @@ export async function sql(opts: SqlOptions): Promise<number> {
     includeIncomplete: opts.includeIncomplete,
     cacheMaxBytes: cacheMb * 1024 * 1024,
     noCache: !opts.cache,
+    engine: opts.engine,
   });
   if (res.missing.length > 0) {
     process.stderr.write(
@@ -88,7 +102,9 @@ export async function sql(opts: SqlOptions): Promise<number> {
   else process.stdout.write(text);
   const c = res.cache;
   process.stderr.write(
-    `${res.dates.length} date(s); ${c.hits} file(s) from the local cache, ${c.fetched} fetched (${bytes(c.fetchedBytes)})${c.evicted ? `, ${c.evicted} old cop${c.evicted === 1 ? 'y' : 'ies'} dropped` : ''}\n`,
+    !c
+      ? `${res.dates.length} date(s); Spark (${config.sparkMaster}) read the lake's files\n`
+      : `${res.dates.length} date(s); ${c.hits} file(s) from the local cache, ${c.fetched} fetched (${bytes(c.fetchedBytes)})${c.evicted ? `, ${c.evicted} old cop${c.evicted === 1 ? 'y' : 'ies'} dropped` : ''}\n`,
   );
   return 0;
 }

@@ -1,42 +1,72 @@
+/**
+ * SQL over the lake's tables, `purchases` and `join_guild` (each with a `date` column), on either
+ * engine: DuckDB in this process over local copies of the Parquet files (the default), or Spark
+ * SQL over the files where they are. Reports and `gamepipe sql` both run here, so one query
+ * gives the same answer on both; cells come back as JSON has them.
+ */
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { withHdfs } from '../hdfs/webhdfs.js';
 import { LakeCache, type CacheUse } from '../lake/cache.js';
-import { EVENT_OUTPUTS, lakeFiles, type EventOutput, type LakeFile } from '../lake/files.js';
+import {
+  EVENT_OUTPUTS,
+  lakeFiles,
+  type EventOutput,
+  type LakeFile,
+  type LakeSelection,
+} from '../lake/files.js';
 import type { ColumnKind } from '../lake/parquet/schema.js';
 import { OUTPUT_COLUMNS } from '../lake/rows.js';
+import { runSparkJob, sparkLakeUrl, type SparkConfig } from '../spark/submit.js';
 
 export type SqlCell = string | number | boolean | null;
+export type SqlEngine = 'embedded' | 'spark';
+
+export interface QueryResult {
+  columns: string[];
+  rows: SqlCell[][];
+}
 
 export interface SqlOptions {
   dates?: string[] | undefined;
   includeIncomplete?: boolean;
-  /** Largest size of the local copies of the lake's files kept between runs. */
-  cacheMaxBytes: number;
-  /** Fetch into a directory of its own that is deleted after the query. */
+  /** embedded (DuckDB, the default) or spark. */
+  engine?: SqlEngine;
+  /** Largest size of the local copies of the lake's files kept between runs (embedded). */
+  cacheMaxBytes?: number;
+  /** Fetch into a directory of its own that is deleted after the queries (embedded). */
   noCache?: boolean;
 }
 
-export interface SqlResult {
-  columns: string[];
-  rows: SqlCell[][];
+export interface QueriesResult {
+  results: Record<string, QueryResult>;
   dates: string[];
   missing: string[];
-  cache: Omit<CacheUse, 'paths'>;
+  /** embedded only: what the local cache served. */
+  cache?: Omit<CacheUse, 'paths'>;
 }
+
+export type SqlConfig = Pick<Config, 'webhdfsUrl' | 'hdfsUser' | 'base' | 'home'> & SparkConfig;
 
 const DUCKDB_TYPE: Record<ColumnKind, string> = {
   string: 'VARCHAR',
   int32: 'INTEGER',
   int64: 'BIGINT',
   double: 'DOUBLE',
-  timestamp: 'TIMESTAMP_MS',
+  timestamp: 'TIMESTAMPTZ',
   binary: 'BLOB',
 };
 
 const quoteId = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 const quoteStr = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** A failed query is the user's to fix: GP_USAGE with the engine's first line. */
+function queryFailed(message: string): GamepipeError {
+  return new GamepipeError(ErrorCodes.usage, `the query failed: ${message.split('\n')[0]}`, {
+    hint: 'the tables are purchases and join_guild, each with a date column (docs/reports.md)',
+  });
+}
 
 /**
  * The view of one output over its local copies: each date's files with a `date` column; an
@@ -65,23 +95,38 @@ function viewSql(output: EventOutput, files: LakeFile[], paths: Map<LakeFile, st
     .join(' UNION ALL BY NAME ');
 }
 
-/** A value of DuckDB's as JSON has it: integers as numbers where exact, the rest as text. */
-function cell(v: unknown): SqlCell {
+/**
+ * A DuckDB value as JSON has it: integers as numbers where exact (else text), decimals through
+ * their text (so that both engines round the same decimal to the same double), dates as
+ * YYYY-MM-DD, instants as ISO 8601 UTC, bytes as base64.
+ */
+function duckCell(v: unknown): SqlCell {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  return String(v);
+  const o = v as { constructor: { name: string }; micros?: bigint; millis?: bigint };
+  switch (o.constructor.name) {
+    case 'DuckDBDecimalValue':
+      return Number(String(v));
+    case 'DuckDBTimestampTZValue':
+    case 'DuckDBTimestampValue':
+      return new Date(Number((o.micros as bigint) / 1000n)).toISOString();
+    case 'DuckDBTimestampMillisecondsValue':
+      return new Date(Number(o.millis as bigint)).toISOString();
+    case 'DuckDBBlobValue':
+      return Buffer.from((v as { bytes: Uint8Array }).bytes).toString('base64');
+    default:
+      return String(v);
+  }
 }
 
-/**
- * Runs `query` with DuckDB over the lake's `purchases` and `join_guild` tables (each with a `date`
- * column) for the chosen dates, from local copies of their Parquet files.
- */
-export async function runSql(
-  config: Pick<Config, 'webhdfsUrl' | 'hdfsUser' | 'base' | 'home'>,
-  query: string,
-  { dates, includeIncomplete = false, cacheMaxBytes, noCache = false }: SqlOptions,
-): Promise<SqlResult> {
+/** The queries on DuckDB, over local copies of the selected files. */
+async function onDuckDb(
+  config: SqlConfig,
+  selection: LakeSelection,
+  queries: Record<string, string>,
+  { cacheMaxBytes = 2048 * 1024 * 1024, noCache = false }: SqlOptions,
+): Promise<Pick<QueriesResult, 'results' | 'cache'>> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
@@ -89,34 +134,32 @@ export async function runSql(
     ? await mkdtemp(join(tmpdir(), 'gamepipe-sql-'))
     : join(config.home, 'cache', 'lake');
   try {
-    const { selection, use } = await withHdfs(config, async (hdfs) => {
-      const selection = await lakeFiles(hdfs, config.base, { dates, includeIncomplete });
-      const use = await new LakeCache(dir, cacheMaxBytes).get(hdfs, selection.files);
-      return { selection, use };
-    });
+    const use = await withHdfs(config, (hdfs) =>
+      new LakeCache(dir, cacheMaxBytes).get(hdfs, selection.files),
+    );
     const paths = new Map(selection.files.map((f, i) => [f, use.paths[i] as string]));
     const instance = await DuckDBInstance.create(':memory:');
     const conn = await instance.connect();
     try {
+      // instants in UTC whatever the machine's zone, as Spark is told to
+      await conn.run(`SET TimeZone = 'UTC'`);
       for (const output of EVENT_OUTPUTS)
         await conn.run(`CREATE VIEW ${output} AS ${viewSql(output, selection.files, paths)}`);
-      let reader;
-      try {
-        reader = await conn.runAndReadAll(query);
-      } catch (err) {
-        const first = ((err as Error).message ?? String(err)).split('\n')[0];
-        throw new GamepipeError(ErrorCodes.usage, `the query failed: ${first}`, {
-          hint: 'the tables are purchases and join_guild, each with a date column (docs/reports.md)',
-        });
+      const results: Record<string, QueryResult> = {};
+      for (const [name, query] of Object.entries(queries)) {
+        let reader;
+        try {
+          reader = await conn.runAndReadAll(query);
+        } catch (err) {
+          throw queryFailed((err as Error).message ?? String(err));
+        }
+        results[name] = {
+          columns: reader.columnNames(),
+          rows: reader.getRows().map((r) => r.map(duckCell)),
+        };
       }
       const { paths: _paths, ...cache } = use;
-      return {
-        columns: reader.columnNames(),
-        rows: reader.getRows().map((r) => r.map(cell)),
-        dates: selection.dates,
-        missing: selection.missing,
-        cache,
-      };
+      return { results, cache };
     } finally {
       conn.closeSync();
       instance.closeSync();
@@ -124,4 +167,63 @@ export async function runSql(
   } finally {
     if (noCache) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The queries as one Spark job (src/lib/spark/sql_job.py) over the files in the lake. */
+async function onSpark(
+  config: SqlConfig,
+  selection: LakeSelection,
+  queries: Record<string, string>,
+): Promise<Pick<QueriesResult, 'results'>> {
+  const tables = Object.fromEntries(
+    EVENT_OUTPUTS.map((o) => [
+      o,
+      {
+        columns: OUTPUT_COLUMNS[o],
+        files: selection.files
+          .filter((f) => f.output === o)
+          .map((f) => ({ date: f.date, url: sparkLakeUrl(config, f.path) })),
+      },
+    ]),
+  );
+  const out = await runSparkJob<
+    { ok: true; results: Record<string, QueryResult> } | { ok: false; query: string; error: string }
+  >(config, {
+    script: 'sql_job.py',
+    name: `sql-${Date.now().toString(36)}`,
+    kafka: false,
+    spec: { tables, queries },
+  });
+  if (!out.ok) throw queryFailed(out.error);
+  return { results: out.results };
+}
+
+/**
+ * Runs named queries over the lake's tables for the chosen dates (only dates with a manifest,
+ * unless includeIncomplete) on one engine, in one session: one Spark job for all of them.
+ */
+export async function runQueries(
+  config: SqlConfig,
+  queries: Record<string, string>,
+  options: SqlOptions = {},
+): Promise<QueriesResult> {
+  const { dates, includeIncomplete = false, engine = 'embedded' } = options;
+  const selection = await withHdfs(config, (hdfs) =>
+    lakeFiles(hdfs, config.base, { dates, includeIncomplete }),
+  );
+  const run =
+    engine === 'spark'
+      ? await onSpark(config, selection, queries)
+      : await onDuckDb(config, selection, queries, options);
+  return { ...run, dates: selection.dates, missing: selection.missing };
+}
+
+/** One analyst's query (`gamepipe sql`). */
+export async function runSql(
+  config: SqlConfig,
+  query: string,
+  options: SqlOptions = {},
+): Promise<QueryResult & Omit<QueriesResult, 'results'>> {
+  const { results, ...rest } = await runQueries(config, { query }, options);
+  return { ...(results.query as QueryResult), ...rest };
 }

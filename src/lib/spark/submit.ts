@@ -179,6 +179,8 @@ export async function runSparkJob<T>(config: SparkConfig, job: SparkJob): Promis
     const env: NodeJS.ProcessEnv = {
       ...spark.env,
       HADOOP_USER_NAME: spark.env.HADOOP_USER_NAME ?? config.hdfsUser,
+      // PySpark turns instants into Python datetimes in the process's zone: make it UTC
+      TZ: 'UTC',
     };
     if (config.sparkMaster.startsWith('local') && env.SPARK_LOCAL_IP === undefined) {
       env.SPARK_LOCAL_IP = '127.0.0.1';
