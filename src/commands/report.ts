@@ -3,9 +3,16 @@ import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { datesFromFlags } from '../lib/lake/layout.js';
 import { DEFAULT_PROVIDERS, parseProviders } from '../lib/events/providers.js';
 import { parseFormat, renderReports, type ReportFormat } from '../lib/core/render.js';
-import { parseNumber } from '../lib/core/options.js';
+import { parseCount, parseNumber } from '../lib/core/options.js';
 import { writeOutput } from '../lib/core/output.js';
-import { dateOptions, example, formatOption, type Declare } from './command.js';
+import {
+  dateOptions,
+  engineOptions,
+  example,
+  formatOption,
+  type Declare,
+  type Engine,
+} from './command.js';
 
 const REPORT_HELP: Array<[string, string, string]> = [
   [
@@ -44,24 +51,35 @@ export const declare: Declare = (parent, run) => {
   example(reportCmd, 'gamepipe report events --from 2026-11-20 --to 2026-11-27');
   for (const [name, description, ex] of REPORT_HELP) {
     example(
-      dateOptions(reportCmd.command(name).description(description))
-        .addOption(formatOption(['table', 'json', 'csv', 'markdown', 'html'], 'table'))
-        .option('--out <file>', 'write to a file (html: default gamepipe-report.html)')
-        .option(
-          '--providers <list>',
-          'providers to match Host against (default: comcast,att,google,frontier,cox,earthlink)',
-        )
-        .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
-        .option(
-          '--threshold <x>',
-          'daily: smallest move of a mix (0..1, total variation distance) to flag',
-          '0.05',
-        )
-        .option('--fail-on-drift', 'daily: exit 3 when a day is flagged', false)
-        .action(async (...args: unknown[]) => {
-          const cmd = args[args.length - 1] as Command;
-          await run('report', { ...cmd.optsWithGlobals(), report: name });
-        }),
+      engineOptions(
+        dateOptions(reportCmd.command(name).description(description))
+          .addOption(formatOption(['table', 'json', 'csv', 'markdown', 'html'], 'table'))
+          .option('--out <file>', 'write to a file (html: default gamepipe-report.html)')
+          .option(
+            '--providers <list>',
+            'providers to match Host against (default: comcast,att,google,frontier,cox,earthlink)',
+          )
+          .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
+          .option(
+            '--threshold <x>',
+            'daily: smallest move of a mix (0..1, total variation distance) to flag',
+            '0.05',
+          )
+          .option('--fail-on-drift', 'daily: exit 3 when a day is flagged', false)
+          .option(
+            '--no-cache',
+            'embedded: fetch the files for this run only (default: keep local copies)',
+          )
+          .option(
+            '--cache-size <MB>',
+            'embedded: most megabytes of local copies kept in $GAMEPIPE_HOME/cache',
+            '2048',
+          ),
+        'computes the report',
+      ).action(async (...args: unknown[]) => {
+        const cmd = args[args.length - 1] as Command;
+        await run('report', { ...cmd.optsWithGlobals(), report: name });
+      }),
       ex,
     );
   }
@@ -78,6 +96,12 @@ export interface ReportOptions extends ConfigFlags {
   includeIncomplete: boolean;
   threshold: string;
   failOnDrift: boolean;
+  cache: boolean;
+  cacheSize: string;
+  engine: Engine;
+  sparkMaster?: string;
+  sparkSubmit?: string;
+  sparkConf?: string[];
 }
 
 const FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown', 'html'];
@@ -99,6 +123,9 @@ export async function report(opts: ReportOptions): Promise<number> {
     includeIncomplete: opts.includeIncomplete,
     providers,
     threshold: parseNumber('--threshold', opts.threshold, { min: 0, max: 1 }),
+    engine: opts.engine,
+    cacheMaxBytes: parseCount('--cache-size', opts.cacheSize, { min: 1 }) * 1024 * 1024,
+    noCache: !opts.cache,
   });
   if (missing.length > 0) {
     process.stderr.write(

@@ -423,4 +423,39 @@ describe('report: the business questions from the lake (real stack)', function (
     assert.equal(none.code, 1);
     assert.match(none.stderr, /GP_NO_DATA: no data for/);
   });
+
+  it("every report and an analyst's SQL give exactly the same answers on Spark (local[2]) as on the embedded engine", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'gp-engines-'));
+    const both = async (args: string[]): Promise<[unknown, unknown]> => {
+      const a = await runCli(['--home', home, ...args, '--base', base, '--format', 'json']);
+      assert.equal(a.code, 0, a.stderr);
+      const b = await runCli([
+        '--home',
+        home,
+        ...args,
+        '--base',
+        base,
+        '--format',
+        'json',
+        '--engine',
+        'spark',
+      ]);
+      assert.equal(b.code, 0, b.stderr);
+      return [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    };
+    const [embedded, spark] = await both(['report', 'all']);
+    assert.deepEqual(spark, embedded);
+    // the numbers are the planted ones, not just equal to each other
+    const all = embedded as Record<string, { total?: number; players_in_range?: number }>;
+    assert.deepEqual(Object.keys(all).sort(), ['daily', 'events', 'hosts', 'items', 'users']);
+    assert.equal(all.events?.total, planted.length);
+    assert.equal(all.users?.players_in_range, new Set(planted.map((p) => p.host)).size);
+    const q =
+      'SELECT date, item, count(*) AS purchases, sum(quantity) AS units, avg(price) AS mean_price, ' +
+      'min(timestamp) AS first, max(kafka_offset) AS last_offset FROM purchases ' +
+      'GROUP BY date, item ORDER BY date, item';
+    const [sa, sb] = await both(['sql', q]);
+    assert.deepEqual(sb, sa);
+    assert.equal((sa as { rows: unknown[] }).rows.length, DAYS.length * ITEMS.length);
+  });
 });

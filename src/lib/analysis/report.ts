@@ -1,11 +1,8 @@
-import * as aq from 'arquero';
-import type { Config } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
-import { lakeFiles } from '../lake/files.js';
-import { OTHER, providerMatcher } from '../events/providers.js';
-import { readColumns } from '../lake/reader.js';
+import { OTHER } from '../events/providers.js';
 import { chiSquareAgainst, mixDistance } from './stats.js';
-import { withHdfs } from '../hdfs/webhdfs.js';
+import { REPORT_QUERIES, type QueryName } from './queries.js';
+import { runQueries, type QueryResult, type SqlConfig, type SqlEngine } from './sql.js';
 
 export const REPORTS = ['events', 'hosts', 'daily', 'items', 'users'] as const;
 export type ReportName = (typeof REPORTS)[number];
@@ -50,79 +47,36 @@ export interface ReportOptions {
   threshold?: number;
   /** daily: significance level of the chi-square test. */
   alpha?: number;
+  /** embedded (DuckDB over local copies, the default) or spark (Spark SQL). */
+  engine?: SqlEngine;
+  cacheMaxBytes?: number;
+  noCache?: boolean;
 }
 
+/** What the reports are built from: the answers of their SQL queries, by query name. */
 interface Lake {
   dates: string[];
   missing: string[];
-  table: aq.ColumnTable;
+  /** Events in the range. */
   rows: number;
+  answers: Partial<Record<QueryName, Array<Record<string, Cell>>>>;
 }
 
-/** Files read at the same time. */
-const READ_AHEAD = 4;
-
-const COLUMNS: Record<ReportName, string[]> = {
-  events: ['event_type'],
-  hosts: ['event_type', 'Host'],
-  daily: ['event_type', 'Host'],
-  items: ['event_type', 'item', 'price', 'quantity'],
-  users: ['Host'],
+/** The queries each report needs (queries.ts). */
+const NEEDS: Record<ReportName, QueryName[]> = {
+  events: ['event_counts'],
+  hosts: ['providers', 'provider_types'],
+  daily: ['event_counts', 'daily_types', 'daily_providers'],
+  items: ['items'],
+  users: ['users_daily', 'users_all'],
 };
 
-/**
- * Reads the requested dates of the lake (only dates with a manifest, unless includeIncomplete)
- * straight from the Parquet files through WebHDFS, into one arquero table with a `date` column.
- */
-export async function loadLake(
-  config: Pick<Config, 'webhdfsUrl' | 'hdfsUser' | 'base'>,
-  {
-    dates,
-    includeIncomplete = false,
-    columns,
-  }: { dates?: string[]; includeIncomplete?: boolean; columns: string[] },
-): Promise<Lake> {
-  return withHdfs(config, async (hdfs) => {
-    const {
-      dates: chosen,
-      missing,
-      files,
-    } = await lakeFiles(hdfs, config.base, {
-      dates,
-      includeIncomplete,
-    });
-    // a few files at a time: one is decoded while the DataNode sends the next
-    const read = new Array<Awaited<ReturnType<typeof readColumns>>>(files.length);
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      while (next < files.length) {
-        const i = next++;
-        read[i] = await readColumns(hdfs, (files[i] as { path: string }).path, columns);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, files.length) }, reader));
-    // the files' columns one after another, in file order, into arrays of the final size
-    const total = read.reduce((n, r) => n + r.rows, 0);
-    const cols: Record<string, unknown[]> = { date: new Array<unknown>(total) };
-    for (const c of columns) cols[c] = new Array<unknown>(total);
-    let at = 0;
-    for (const [k, { rows, data }] of read.entries()) {
-      (cols.date as unknown[]).fill((files[k] as { date: string }).date, at, at + rows);
-      for (const c of columns) {
-        const src = data[c] as ArrayLike<unknown>;
-        const dst = cols[c] as unknown[];
-        for (let i = 0; i < rows; i++) dst[at + i] = src[i] ?? null;
-      }
-      at += rows;
-    }
-    const table = aq.table(cols);
-    return {
-      dates: chosen,
-      missing,
-      table,
-      rows: table.numRows(),
-    };
-  });
+function objects(r: QueryResult): Array<Record<string, Cell>> {
+  return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i] ?? null])));
+}
+
+function answer(lake: Lake, q: QueryName): Array<Record<string, Cell>> {
+  return lake.answers[q] ?? [];
 }
 
 const byCountThenName = (a: { n: number; k: string }, b: { n: number; k: string }): number =>
@@ -136,23 +90,18 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
 
-function counts(table: aq.ColumnTable, key: string): Array<{ k: string; n: number }> {
-  return (table.groupby(key).count({ as: 'n' }).objects() as Array<Record<string, unknown>>)
-    .map((r) => ({ k: String(r[key]), n: Number(r.n) }))
-    .sort(byCountThenName);
-}
-
-function withProviders(table: aq.ColumnTable, providers: readonly string[]): aq.ColumnTable {
-  const match = providerMatcher(providers);
-  const hosts = table.array('Host') as ArrayLike<string | null>;
-  const out = new Array<string>(hosts.length);
-  for (let i = 0; i < hosts.length; i++) out[i] = match(hosts[i]);
-  return table.assign({ provider: out });
+/** A query's (key, count) pairs, by count then name. */
+function counts(
+  rows: Array<Record<string, Cell>>,
+  key: string,
+  n = 'events',
+): Array<{ k: string; n: number }> {
+  return rows.map((r) => ({ k: String(r[key]), n: Number(r[n]) })).sort(byCountThenName);
 }
 
 /** Q1: what are the most popular events? Count and share per event_type. */
 function eventsReport(lake: Lake): Report {
-  const rows = counts(lake.table, 'event_type');
+  const rows = counts(answer(lake, 'event_counts'), 'event_type');
   const total = lake.rows;
   return {
     name: 'events',
@@ -192,16 +141,16 @@ function hostsCounts(
   order: string[];
   matrix: number[][];
 } {
-  const t = withProviders(lake.table, providers);
-  const perProvider = t
-    .groupby('provider')
-    .rollup({ events: aq.op.count(), players: aq.op.distinct('Host') })
-    .objects() as Array<{ provider: string; events: number; players: number }>;
-  const pairs = t.groupby('provider', 'event_type').count({ as: 'n' }).objects() as Array<{
-    provider: string;
-    event_type: string;
-    n: number;
-  }>;
+  const perProvider = answer(lake, 'providers').map((r) => ({
+    provider: String(r.provider),
+    events: Number(r.events),
+    players: Number(r.players),
+  }));
+  const pairs = answer(lake, 'provider_types').map((r) => ({
+    provider: String(r.provider),
+    event_type: String(r.event_type),
+    n: Number(r.events),
+  }));
   // the types by count, from the provider × type counts: no third pass over the rows
   const perType = new Map<string, number>();
   for (const p of pairs) perType.set(p.event_type, (perType.get(p.event_type) ?? 0) + p.n);
@@ -297,18 +246,15 @@ function dailyCounts(
   lake: Lake,
   providers: readonly string[],
 ): { types: string[]; provs: string[]; days: DayCounts[] } {
-  const t = withProviders(lake.table, providers);
-  const types = counts(t, 'event_type').map((r) => r.k);
-  const present = new Set(counts(t, 'provider').map((r) => r.k));
+  const types = counts(answer(lake, 'event_counts'), 'event_type').map((r) => r.k);
+  const present = new Set(answer(lake, 'daily_providers').map((r) => String(r.provider)));
   const provs = [...providers, OTHER].filter((p) => present.has(p));
-  const cells = (column: 'event_type' | 'provider'): Map<string, number> =>
+  const cells = (q: 'daily_types' | 'daily_providers', column: string): Map<string, number> =>
     new Map(
-      (t.groupby('date', column).count({ as: 'n' }).objects() as Array<Record<string, string>>).map(
-        (r) => [`${r.date}\u0000${r[column]}`, Number(r.n)],
-      ),
+      answer(lake, q).map((r) => [`${String(r.date)}\u0000${String(r[column])}`, Number(r.events)]),
     );
-  const typeCells = cells('event_type');
-  const provCells = cells('provider');
+  const typeCells = cells('daily_types', 'event_type');
+  const provCells = cells('daily_providers', 'provider');
   const days = lake.dates.map((date) => {
     const byType = types.map((e) => typeCells.get(`${date}\u0000${e}`) ?? 0);
     const byProvider = provs.map((p) => provCells.get(`${date}\u0000${p}`) ?? 0);
@@ -440,30 +386,15 @@ function dailyReport(
 
 /** Units and revenue per item, where purchases carry a price. */
 function itemsReport(lake: Lake): Report {
-  const t = lake.table;
-  const item = t.array('item') as ArrayLike<string | null>;
-  const price = t.array('price') as ArrayLike<number | null>;
-  const qty = t.array('quantity') as ArrayLike<number | null>;
-  const agg = new Map<
-    string,
-    { purchases: number; units: number; priced: number; revenue: number }
-  >();
-  for (let i = 0; i < item.length; i++) {
-    const it = item[i];
-    if (!it) continue;
-    const a = agg.get(it) ?? { purchases: 0, units: 0, priced: 0, revenue: 0 };
-    const q = qty[i] ?? 1;
-    a.purchases++;
-    a.units += q;
-    const p = price[i];
-    if (p !== null && p !== undefined) {
-      a.priced++;
-      a.revenue += p * q;
-    }
-    agg.set(it, a);
-  }
-  const rows = [...agg.entries()]
-    .map(([k, v]) => ({ k, n: v.revenue, ...v }))
+  const rows = answer(lake, 'items')
+    .map((r) => ({
+      k: String(r.item),
+      purchases: Number(r.purchases),
+      units: Number(r.units),
+      priced: Number(r.priced_purchases),
+      // an exact decimal sum (queries.ts), so both engines give the same number
+      revenue: r.revenue === null ? 0 : Number(r.revenue),
+    }))
     .sort((a, b) => b.revenue - a.revenue || b.units - a.units || (a.k < b.k ? -1 : 1));
   const revenue = rows.reduce((s, r) => s + r.revenue, 0);
   const money = (x: number): string => x.toFixed(2);
@@ -510,14 +441,10 @@ function itemsReport(lake: Lake): Report {
 
 /** Daily active players: distinct Host per day. */
 function usersReport(lake: Lake): Report {
-  const perDay = lake.table
-    .groupby('date')
-    .rollup({ events: aq.op.count(), players: aq.op.distinct('Host') })
-    .orderby('date')
-    .objects() as Array<{ date: string; events: number; players: number }>;
-  const all = lake.table.rollup({ players: aq.op.distinct('Host') }).object() as {
-    players: number;
-  };
+  const perDay = answer(lake, 'users_daily')
+    .map((r) => ({ date: String(r.date), events: Number(r.events), players: Number(r.players) }))
+    .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  const all = { players: Number(answer(lake, 'users_all')[0]?.players ?? 0) };
   return {
     name: 'users',
     title: 'Players',
@@ -549,9 +476,18 @@ function usersReport(lake: Lake): Report {
 
 /** Builds the named reports from one read of the lake. */
 export async function buildReports(
-  config: Pick<Config, 'webhdfsUrl' | 'hdfsUser' | 'base'>,
+  config: SqlConfig,
   names: readonly ReportName[],
-  { dates, includeIncomplete, providers, threshold = 0.05, alpha = 0.001 }: ReportOptions,
+  {
+    dates,
+    includeIncomplete,
+    providers,
+    threshold = 0.05,
+    alpha = 0.001,
+    engine,
+    cacheMaxBytes,
+    noCache,
+  }: ReportOptions,
 ): Promise<{ reports: Report[]; missing: string[]; rows: number }> {
   if (!(threshold > 0 && threshold < 1)) {
     throw new GamepipeError(
@@ -562,8 +498,21 @@ export async function buildReports(
       },
     );
   }
-  const columns = [...new Set(names.flatMap((n) => COLUMNS[n]))];
-  const lake = await loadLake(config, { dates, includeIncomplete, columns });
+  const wanted = [...new Set<QueryName>(['total', ...names.flatMap((n) => NEEDS[n])])];
+  const run = await runQueries(
+    config,
+    Object.fromEntries(wanted.map((q) => [q, REPORT_QUERIES[q](providers)])),
+    { dates, includeIncomplete, engine, cacheMaxBytes, noCache },
+  );
+  const answers = Object.fromEntries(
+    Object.entries(run.results).map(([q, r]) => [q, objects(r)]),
+  ) as Lake['answers'];
+  const lake: Lake = {
+    dates: run.dates,
+    missing: run.missing,
+    rows: Number(answers.total?.[0]?.events ?? 0),
+    answers,
+  };
   const reports = names.map((n) => {
     switch (n) {
       case 'events':

@@ -68,6 +68,18 @@ function queryFailed(message: string): GamepipeError {
   });
 }
 
+function corrupt(path: string, message: string, cause: unknown): GamepipeError {
+  return new GamepipeError(
+    ErrorCodes.corruptFile,
+    `${path} is not a readable Parquet file (${message.split('\n')[0]})`,
+    {
+      hint: 'rerun `gamepipe extract` for its date to rewrite it, or move the file away',
+      context: { path },
+      cause,
+    },
+  );
+}
+
 /**
  * The view of one output over its local copies: each date's files with a `date` column; an
  * output with no file in the range is an empty view of the lake's columns, so a query naming it
@@ -151,7 +163,12 @@ async function onDuckDb(
         try {
           reader = await conn.runAndReadAll(query);
         } catch (err) {
-          throw queryFailed((err as Error).message ?? String(err));
+          const message = (err as Error).message ?? String(err);
+          // a file DuckDB cannot read is the lake's problem, not the query's: name it in HDFS
+          for (const [file, local] of paths) {
+            if (message.includes(local)) throw corrupt(file.path, message, err);
+          }
+          throw queryFailed(message);
         }
         results[name] = {
           columns: reader.columnNames(),

@@ -1,0 +1,62 @@
+/**
+ * The reports' figures as SQL over the lake's tables, one definition that both engines run:
+ * DuckDB and Spark SQL read it alike (no engine's own functions; money summed as DECIMAL, so the
+ * sum does not depend on the order rows arrive in). The reports are built from these answers in
+ * report.ts; docs/reports.md shows them.
+ */
+import { OTHER } from '../events/providers.js';
+
+/** Both tables' events, with the columns the reports read. */
+const EVENTS = `events AS (
+  SELECT date, event_type, Host FROM purchases
+  UNION ALL
+  SELECT date, event_type, Host FROM join_guild
+)`;
+
+/**
+ * The provider of a Host as providers.ts matches it: the first provider of the list that is a
+ * whole domain label of the host (port dropped, any case), else "other". Provider names are DNS
+ * labels (checked by parseProviders), so they are safe inside a LIKE pattern.
+ */
+export function providerSql(providers: readonly string[], host = 'Host'): string {
+  const labels = `CONCAT('.', LOWER(REGEXP_REPLACE(${host}, ':[0-9]+$', '')), '.')`;
+  const whens = providers.map((p) => `WHEN ${labels} LIKE '%.${p}.%' THEN '${p}'`);
+  return `CASE ${whens.join(' ')} ELSE '${OTHER}' END`;
+}
+
+const tagged = (providers: readonly string[]): string =>
+  `${EVENTS}, tagged AS (SELECT date, event_type, Host, ${providerSql(providers)} AS provider FROM events)`;
+
+export const REPORT_QUERIES = {
+  /** Events in the range. */
+  total: () => `WITH ${EVENTS} SELECT COUNT(*) AS events FROM events`,
+  /** Q1: events per event_type. */
+  event_counts: () =>
+    `WITH ${EVENTS} SELECT event_type, COUNT(*) AS events FROM events GROUP BY event_type`,
+  /** Q2: events and players (distinct Host) per provider. */
+  providers: (p: readonly string[]) =>
+    `WITH ${tagged(p)} SELECT provider, COUNT(*) AS events, COUNT(DISTINCT Host) AS players FROM tagged GROUP BY provider`,
+  /** Q2: events per provider and event_type. */
+  provider_types: (p: readonly string[]) =>
+    `WITH ${tagged(p)} SELECT provider, event_type, COUNT(*) AS events FROM tagged GROUP BY provider, event_type`,
+  /** daily: events per date and event_type. */
+  daily_types: () =>
+    `WITH ${EVENTS} SELECT CAST(date AS STRING) AS date, event_type, COUNT(*) AS events FROM events GROUP BY date, event_type`,
+  /** daily: events per date and provider. */
+  daily_providers: (p: readonly string[]) =>
+    `WITH ${tagged(p)} SELECT CAST(date AS STRING) AS date, provider, COUNT(*) AS events FROM tagged GROUP BY date, provider`,
+  /**
+   * items: purchases, units (quantity, 1 when absent), purchases with a price, and revenue
+   * (price × units) summed as an exact decimal of 6 places.
+   */
+  items: () =>
+    `SELECT item, COUNT(*) AS purchases, SUM(COALESCE(quantity, 1)) AS units, COUNT(price) AS priced_purchases, ` +
+    `SUM(CAST(price AS DECIMAL(18, 6)) * COALESCE(quantity, 1)) AS revenue FROM purchases GROUP BY item`,
+  /** users: events and players (distinct Host) per date. */
+  users_daily: () =>
+    `WITH ${EVENTS} SELECT CAST(date AS STRING) AS date, COUNT(*) AS events, COUNT(DISTINCT Host) AS players FROM events GROUP BY date`,
+  /** users: players in the whole range. */
+  users_all: () => `WITH ${EVENTS} SELECT COUNT(DISTINCT Host) AS players FROM events`,
+} satisfies Record<string, (providers: readonly string[]) => string>;
+
+export type QueryName = keyof typeof REPORT_QUERIES;
