@@ -131,10 +131,7 @@ function eventsReport(lake: Lake): Report {
 }
 
 /** Q2's figures: each provider's events, players and top event, and the provider × type counts. */
-function hostsCounts(
-  lake: Lake,
-  providers: readonly string[],
-): {
+function hostsCounts(lake: Lake): {
   rows: Array<{ provider: string; events: number; share: number; players: number; top: string }>;
   /** Event types by count, providers by events: the matrix's columns and rows. */
   types: string[];
@@ -185,7 +182,7 @@ function hostsCounts(
 /** Q2: which providers do players use, and which events are most popular on each? */
 function hostsReport(lake: Lake, providers: readonly string[]): Report {
   const total = lake.rows;
-  const { rows, types, order, matrix } = hostsCounts(lake, providers);
+  const { rows, types, order, matrix } = hostsCounts(lake);
   return {
     name: 'hosts',
     title: 'Internet providers',
