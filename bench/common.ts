@@ -1,7 +1,7 @@
 /** What the benchmarks share: a topic full of the generator's mix, and measured child processes. */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Config } from '../src/lib/core/config.js';
 
 import { planRun } from '../src/lib/traffic/generator.js';
@@ -11,8 +11,17 @@ import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
 import { BIN, extractArgs, makeEvent, ROOT, uniqueName } from '../test/helpers.js';
 
 /** A CreateTime topic with n events of the generator's mix spread over one UTC day. */
-export async function fillTopic(config: Config, n: number, date: string): Promise<string> {
-  const dayStart = Date.parse(`${date}T00:00:00Z`);
+export async function fillTopic(
+  config: Config,
+  n: number,
+  date: string | string[],
+): Promise<string> {
+  // the events spread evenly over the dates, in time order
+  const dates = typeof date === 'string' ? [date] : date;
+  const perDate = Math.ceil(n / dates.length);
+  const stampOf = (k: number): number =>
+    Date.parse(`${dates[Math.floor(k / perDate)] as string}T00:00:00Z`) +
+    Math.floor(((k % perDate) / perDate) * 86_400_000);
   const topic = uniqueName('gp-bench-extract');
   await withAdmin(config, (admin) =>
     admin.createTopics({
@@ -51,7 +60,7 @@ export async function fillTopic(config: Config, n: number, date: string): Promis
   for (const burst of chunks()) {
     for (const req of burst.requests) {
       for (const e of req.events) {
-        const ts = dayStart + Math.floor((i++ / n) * 86_400_000);
+        const ts = stampOf(i++);
         const event = makeEvent({
           kind: e.kind,
           item: e.item,
@@ -72,7 +81,27 @@ export async function fillTopic(config: Config, n: number, date: string): Promis
   return topic;
 }
 
-/** Runs a node child process; resolves with its wall time, peak RSS (VmHWM) and stdout. */
+/** Resident KB of a process and every process under it (a Spark JVM and its Python workers). */
+function treeRssKb(pid: number): number {
+  let kb = 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    kb += Number(m?.[1] ?? 0);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const c of children ? children.split(/\s+/) : []) kb += treeRssKb(Number(c));
+    }
+  } catch {
+    // exited meanwhile
+  }
+  return kb;
+}
+
+/**
+ * Runs a node child process; resolves with its wall time, peak RSS and stdout. The peak is the
+ * child's own high-water mark (VmHWM) or, when it starts processes of its own (spark-submit), the
+ * highest sum of the whole tree's resident sets seen while polling.
+ */
 export function measured(
   args: string[],
 ): Promise<{ ms: number; peakRssMb: number; stdout: string; code: number }> {
@@ -84,11 +113,13 @@ export function measured(
     });
     let stdout = '';
     let hwm = 0;
+    let tree = 0;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const poll = setInterval(() => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) hwm = Math.max(hwm, Number(m[1]));
+        tree = Math.max(tree, treeRssKb(child.pid as number));
       } catch {
         // exited
       }
@@ -97,7 +128,7 @@ export function measured(
       clearInterval(poll);
       resolve({
         ms: performance.now() - t0,
-        peakRssMb: Math.round(hwm / 1024),
+        peakRssMb: Math.round(Math.max(hwm, tree) / 1024),
         stdout,
         code: code ?? -1,
       });
@@ -118,8 +149,9 @@ export async function measuredExtract(
   topic: string,
   base: string,
   date: string,
+  ...extra: string[]
 ): Promise<{ ms: number; peakRssMb: number; records: number }> {
-  const ex = await measured([BIN, ...extractArgs(date, topic, base, '--format', 'json')]);
+  const ex = await measured([BIN, ...extractArgs(date, topic, base, '--format', 'json', ...extra)]);
   if (ex.code !== 0) throw new Error(`extract failed (${ex.code})`);
   return { ...ex, records: (JSON.parse(ex.stdout) as { records: number }).records };
 }

@@ -1,13 +1,15 @@
 /**
  * bench/extract: one day of N events of the generator's mix in Kafka → Parquet on HDFS, end to
  * end (`gamepipe extract` as a user runs it), with its peak RSS; beside the baseline of only
- * reading the same range from Kafka with the same client (kafkajs), in the same run.
- *   node --import tsx bench/extract.ts [--events 1000000,5000000]
+ * reading the same range from Kafka with the same client (kafkajs), in the same run; and the same
+ * day on Spark (`--engine spark`, local[2] here: its peak counts the JVM and Python workers).
+ *   node --import tsx bench/extract.ts [--events 1000000,5000000] [--no-spark]
  * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/core/config.js';
+import { withHdfs } from '../src/lib/hdfs/webhdfs.js';
 import { uniqueName } from '../test/helpers.js';
 import { cleanUp, fillTopic, measured, measuredExtract, repeated } from './common.js';
 
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     // an existing topic to read instead of filling a new one (BENCH_KEEP_TOPIC prints them)
     topics: { type: 'string' },
+    'no-spark': { type: 'boolean', default: false },
   },
 });
 const sizes = (values.events ?? '').split(',').map(Number);
@@ -83,6 +86,22 @@ for (const [i, n] of sizes.entries()) {
     peakRssMb: ex.peakRssMb,
     each: ex.each,
   });
+  if (!values['no-spark']) {
+    const spark = await repeated(runs, async () => {
+      const r = await measuredExtract(topic, `${base}-spark`, DATE, '--engine', 'spark');
+      if (r.records !== n) throw new Error(`extract --engine spark read ${r.records} of ${n}`);
+      return r;
+    });
+    rows.push({
+      events: n,
+      run: 'gamepipe extract --engine spark (local[2])',
+      seconds: spark.ms / 1000,
+      perSecond: n / (spark.ms / 1000),
+      peakRssMb: spark.peakRssMb,
+      each: spark.each,
+    });
+    await withHdfs(config, (hdfs) => hdfs.delete(`${base}-spark`, { recursive: true }));
+  }
   if (process.env.BENCH_KEEP_TOPIC || given) process.stderr.write(`kept topic ${topic}\n`);
   else await cleanUp(config, topic, base);
 }
@@ -97,7 +116,7 @@ for (const r of rows)
   console.log(
     `| ${r.events} | ${r.run} | ${r.seconds.toFixed(1)} | ${Math.round(r.perSecond)} | ${r.peakRssMb} | ${r.each} |`,
   );
-const ex = rows.filter((r) => r.run.startsWith('gamepipe'));
+const ex = rows.filter((r) => r.run === 'gamepipe extract (Kafka → Parquet on HDFS)');
 if (ex.length >= 2) {
   const [a, b] = [ex[0] as Row, ex[ex.length - 1] as Row];
   console.log(

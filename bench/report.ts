@@ -1,59 +1,60 @@
 /**
- * bench/report: Q1 (report events) and Q2 (report hosts) over N events in the lake, read straight
- * from the Parquet files on HDFS: wall time and peak RSS, beside the baseline of only reading the
- * same two columns from the same files (hyparquet over WebHDFS, no analysis), in the same run;
- * and the two questions as SQL (`gamepipe sql`'s runSql: DuckDB over the local cache, cold and
- * warm) beside DuckDB alone on local copies of the files, with and without making the copies.
+ * bench/report: the reports over N events in the lake spread over several dates: Q1 + Q2 (report
+ * events and hosts) and all five reports, on DuckDB over the local cache (cold and warm) and on
+ * Spark SQL (local[2]), beside the baselines of DuckDB alone on local copies of the same files,
+ * with and without making the copies, in the same run; with --other DIR, the same reports by the
+ * build at DIR (an earlier commit: `git worktree add DIR COMMIT`, `npm ci`, `npm run build`).
+ * Run it at 1 M and at 10 M events: time should grow about linearly and peak RSS stay flat.
  * Every run uses the built code (dist/), as users run it: `npm run build` first.
- *   node --import tsx bench/report.ts [--events 1000000] [--runs 3]
+ *   node --import tsx bench/report.ts [--events 1000000] [--dates 4] [--runs 3] [--no-spark]
+ *     [--other DIR]
  * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/lib/core/config.js';
-import { BIN, uniqueName } from '../test/helpers.js';
+import { uniqueName } from '../test/helpers.js';
 import { cleanUp, fillTopic, measured, measuredExtract, repeated } from './common.js';
 
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
+    dates: { type: 'string', default: '4' },
     // each figure is the median of `runs`
     runs: { type: 'string', default: '3' },
+    'no-spark': { type: 'boolean', default: false },
+    other: { type: 'string' },
   },
 });
 const n = Number(values.events);
 const runs = Number(values.runs);
 const config = resolveConfig();
-const DATE = '2026-11-02';
+const DATES = Array.from({ length: Number(values.dates) }, (_, i) =>
+  new Date(Date.UTC(2026, 10, 2 + i)).toISOString().slice(0, 10),
+);
 
-process.stderr.write(`producing ${n} events and extracting them...\n`);
-const topic = await fillTopic(config, n, DATE);
+process.stderr.write(`producing ${n} events over ${DATES.length} dates and extracting them...\n`);
+const topic = await fillTopic(config, n, DATES);
 const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
-await measuredExtract(topic, base, DATE);
+for (const d of DATES) await measuredExtract(topic, base, d);
+const FROM = DATES[0] as string;
+const TO = DATES[DATES.length - 1] as string;
 
-const READ_ONLY = `
-import { resolveConfig } from './dist/lib/core/config.js';
-import { outputDir } from './dist/lib/lake/layout.js';
-import { readColumns } from './dist/lib/lake/reader.js';
-import { WebHdfs } from './dist/lib/hdfs/webhdfs.js';
-const c = resolveConfig();
-const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
-let rows = 0;
-for (const o of ['purchases', 'join_guild']) {
-  const dir = outputDir(process.argv[1], o, process.argv[2]);
-  for (const f of await hdfs.listStatus(dir)) rows += (await readColumns(hdfs, dir + '/' + f.pathSuffix, ['event_type', 'Host'])).rows;
-}
-await hdfs.close();
-console.log(rows);
-`;
-const BOTH = `
-import { resolveConfig } from './dist/lib/core/config.js';
-import { buildReports } from './dist/lib/analysis/report.js';
-import { renderReports } from './dist/lib/core/render.js';
-import { DEFAULT_PROVIDERS } from './dist/lib/events/providers.js';
-const c = resolveConfig({ flags: { base: process.argv[1] } });
-const { reports } = await buildReports(c, ['events', 'hosts'], { providers: DEFAULT_PROVIDERS, dates: [process.argv[2]] });
-process.stdout.write(renderReports(reports, 'table'));
+// argv: dist dir, base, from, to, reports (comma list), home ('' for a new one: a cold cache),
+// engine. The reports as the CLI builds them, without rendering.
+const REPORTS = `
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+const [dist, base, from, to, names, given, engine] = process.argv.slice(1);
+const { resolveConfig } = await import(dist + '/lib/core/config.js');
+const { buildReports } = await import(dist + '/lib/analysis/report.js');
+const { dateRange } = await import(dist + '/lib/lake/layout.js');
+const { DEFAULT_PROVIDERS } = await import(dist + '/lib/events/providers.js');
+const home = given || mkdtempSync(join(tmpdir(), 'gp-bench-home-'));
+const c = resolveConfig({ flags: { base, home } });
+const { reports } = await buildReports(c, names.split(','), { providers: DEFAULT_PROVIDERS, dates: dateRange(from, to), engine });
+console.log(reports.length);
 `;
 // the seed's two questions as docs/reports.md writes them in SQL
 const Q1 =
@@ -64,43 +65,44 @@ const Q2 =
   "'google', 'frontier', 'cox', 'earthlink'))[1], 'other') AS provider, count(*) AS events " +
   'FROM (SELECT Host FROM purchases UNION ALL SELECT Host FROM join_guild) GROUP BY provider ' +
   'ORDER BY events DESC, provider';
-// argv: base, date, home ('' for a new one: a cold cache)
+// argv: base, from, to, home ('' for a new one: a cold cache)
 const SQL_BOTH = `
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from './dist/lib/core/config.js';
-import { runSql } from './dist/lib/analysis/sql.js';
-const home = process.argv[3] || mkdtempSync(join(tmpdir(), 'gp-bench-sql-'));
+import { runQueries } from './dist/lib/analysis/sql.js';
+import { dateRange } from './dist/lib/lake/layout.js';
+const home = process.argv[4] || mkdtempSync(join(tmpdir(), 'gp-bench-sql-'));
 const c = resolveConfig({ flags: { base: process.argv[1], home } });
-for (const q of ${JSON.stringify([Q1, Q2])}) {
-  const r = await runSql(c, q, { dates: [process.argv[2]], cacheMaxBytes: 8 * 1024 ** 3 });
-  console.log(r.rows.length);
-}
+const r = await runQueries(c, { q1: ${JSON.stringify(Q1)}, q2: ${JSON.stringify(Q2)} }, { dates: dateRange(process.argv[2], process.argv[3]), cacheMaxBytes: 8 * 1024 ** 3 });
+console.log(Object.keys(r.results).length);
 `;
-// argv: base, date, local dir; copy=1: copy the files from HDFS first (timed with the queries)
+// argv: base, from, to, local dir; copy=1: copy the files from HDFS first (timed with the queries)
 const DUCK_LOCAL = `
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { resolveConfig } from './dist/lib/core/config.js';
 import { outputDir } from './dist/lib/lake/layout.js';
 import { WebHdfs } from './dist/lib/hdfs/webhdfs.js';
-const [base, date, dir, copy] = process.argv.slice(1);
+import { dateRange } from './dist/lib/lake/layout.js';
+const [base, from, to, dir, copy] = process.argv.slice(1);
 if (copy === '1') {
   const c = resolveConfig();
   const hdfs = new WebHdfs({ url: c.webhdfsUrl, user: c.hdfsUser });
-  for (const o of ['purchases', 'join_guild']) {
-    mkdirSync(dir + '/' + o, { recursive: true });
-    const d = outputDir(base, o, date);
-    await Promise.all((await hdfs.listStatus(d)).map(async (f) =>
-      writeFileSync(dir + '/' + o + '/' + f.pathSuffix, await hdfs.read(d + '/' + f.pathSuffix))));
-  }
+  for (const date of dateRange(from, to))
+    for (const o of ['purchases', 'join_guild']) {
+      mkdirSync(dir + '/' + o + '/date=' + date, { recursive: true });
+      const d = outputDir(base, o, date);
+      await Promise.all((await hdfs.listStatus(d)).map(async (f) =>
+        writeFileSync(dir + '/' + o + '/date=' + date + '/' + f.pathSuffix, await hdfs.read(d + '/' + f.pathSuffix))));
+    }
   await hdfs.close();
 }
 const db = await DuckDBInstance.create(':memory:');
 const conn = await db.connect();
 for (const o of ['purchases', 'join_guild'])
-  await conn.run('CREATE VIEW ' + o + " AS SELECT * FROM read_parquet('" + dir + '/' + o + "/*.parquet')");
+  await conn.run('CREATE VIEW ' + o + " AS SELECT * FROM read_parquet('" + dir + '/' + o + "/*/*.parquet', hive_partitioning = true)");
 for (const q of ${JSON.stringify([Q1, Q2])}) console.log((await conn.runAndReadAll(q)).getRows().length);
 `;
 const rows: Array<{ run: string; seconds: number; peakRssMb: number; each: string }> = [];
@@ -112,85 +114,85 @@ const run = async (name: string, args: string[]): Promise<void> => {
   });
   rows.push({ run: name, seconds: m.ms / 1000, peakRssMb: m.peakRssMb, each: m.each });
 };
-await run('baseline: read event_type + Host only (hyparquet over WebHDFS)', [
-  '--input-type=module',
-  '-e',
-  READ_ONLY,
-  base,
-  DATE,
-]);
-await run('Q1 + Q2 in one read (buildReports events, hosts)', [
-  '--input-type=module',
-  '-e',
-  BOTH,
-  base,
-  DATE,
-]);
-await run('gamepipe report events (Q1, CLI)', [
-  BIN,
-  'report',
-  'events',
-  '--base',
-  base,
-  '--date',
-  DATE,
-]);
-await run('gamepipe report hosts (Q2, CLI)', [
-  BIN,
-  'report',
-  'hosts',
-  '--base',
-  base,
-  '--date',
-  DATE,
-]);
-
 const { mkdtempSync } = await import('node:fs');
 const { tmpdir } = await import('node:os');
+const { join } = await import('node:path');
 const local = mkdtempSync(`${tmpdir()}/gp-bench-local-`);
 const warm = mkdtempSync(`${tmpdir()}/gp-bench-warm-`);
+const dist = join(process.cwd(), 'dist');
+const reports = (names: string, home: string, engine = 'embedded', from = dist): string[] => [
+  '--input-type=module',
+  '-e',
+  REPORTS,
+  from,
+  base,
+  FROM,
+  TO,
+  names,
+  home,
+  engine,
+];
 // copies for "DuckDB alone" and a warm cache, made once before their runs
-await measured(['--input-type=module', '-e', DUCK_LOCAL, base, DATE, local, '1']);
-await measured(['--input-type=module', '-e', SQL_BOTH, base, DATE, warm]);
-await run('DuckDB alone, Q1 + Q2 on local copies of the files', [
+await measured(['--input-type=module', '-e', DUCK_LOCAL, base, FROM, TO, local, '1']);
+await measured(reports('events,hosts', warm));
+await run('baseline: DuckDB alone, Q1 + Q2 on local copies of the files', [
   '--input-type=module',
   '-e',
   DUCK_LOCAL,
   base,
-  DATE,
+  FROM,
+  TO,
   local,
   '0',
 ]);
-await run('DuckDB, Q1 + Q2, copying the files from HDFS first', [
+await run('baseline: DuckDB, Q1 + Q2, copying the files from HDFS first', [
   '--input-type=module',
   '-e',
   DUCK_LOCAL,
   base,
-  DATE,
+  FROM,
+  TO,
   `${local}-copy`,
   '1',
 ]);
-await run('gamepipe sql Q1 + Q2, cold cache (runSql)', [
+await run('report events + hosts (Q1 + Q2), cold cache', reports('events,hosts', ''));
+await run('report events + hosts (Q1 + Q2), warm cache', reports('events,hosts', warm));
+await run('all five reports, warm cache', reports('events,hosts,daily,items,users', warm));
+await run('gamepipe sql Q1 + Q2, warm cache (runQueries)', [
   '--input-type=module',
   '-e',
   SQL_BOTH,
   base,
-  DATE,
-  '',
-]);
-await run('gamepipe sql Q1 + Q2, warm cache (runSql)', [
-  '--input-type=module',
-  '-e',
-  SQL_BOTH,
-  base,
-  DATE,
+  FROM,
+  TO,
   warm,
 ]);
+if (values.other) {
+  const other = join(values.other, 'dist');
+  await run(
+    `report events + hosts (Q1 + Q2), the build at ${values.other}`,
+    reports('events,hosts', '', 'embedded', other),
+  );
+  await run(
+    `all five reports, the build at ${values.other}`,
+    reports('events,hosts,daily,items,users', '', 'embedded', other),
+  );
+}
+if (!values['no-spark']) {
+  await run(
+    'report events + hosts (Q1 + Q2), --engine spark (local[2])',
+    reports('events,hosts', warm, 'spark'),
+  );
+  await run(
+    'all five reports, --engine spark (local[2])',
+    reports('events,hosts,daily,items,users', warm, 'spark'),
+  );
+}
 
 await cleanUp(config, topic, base);
 
 console.log(
-  `\nbench/report — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${n} events on one date\n`,
+  `\nbench/report — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${n} events over ${DATES.length} dates (${FROM} .. ${TO})\n`,
 );
 console.log(`each figure: the median of ${runs} runs (every run in the last column)\n`);
 console.log('| run | wall s | peak RSS MB | runs |');
