@@ -5,7 +5,7 @@ import { ROOT } from './helpers.js';
 
 /**
  * The layout of src/lib by domain, and the one direction of its imports:
- * commands → api | traffic | extract | analysis | stack → kafka | lake → hdfs | events → core.
+ * commands → api | traffic | extract | analysis | stack → kafka | lake | spark → hdfs | events → core.
  * A module may import its own domain and any lower layer, never a higher one or a sibling.
  */
 const LAYERS: Record<string, number> = {
@@ -14,6 +14,7 @@ const LAYERS: Record<string, number> = {
   events: 1,
   kafka: 2,
   lake: 2,
+  spark: 2,
   api: 3,
   traffic: 3,
   extract: 3,
