@@ -24,8 +24,13 @@ export function providerSql(providers: readonly string[], host = 'Host'): string
   return `CASE ${whens.join(' ')} ELSE '${OTHER}' END`;
 }
 
-const tagged = (providers: readonly string[]): string =>
-  `${EVENTS}, tagged AS (SELECT date, event_type, Host, ${providerSql(providers)} AS provider FROM events)`;
+/**
+ * Events per Host and a key column, with the Host's provider: the provider's CASE runs once per
+ * distinct (Host, key), not once per event.
+ */
+const perHost = (providers: readonly string[], key: 'event_type' | 'date'): string =>
+  `${EVENTS}, per_host AS (SELECT Host, ${key}, COUNT(*) AS n FROM events GROUP BY Host, ${key}), ` +
+  `tagged AS (SELECT Host, ${key}, n, ${providerSql(providers)} AS provider FROM per_host)`;
 
 export const REPORT_QUERIES = {
   /** Events in the range. */
@@ -33,18 +38,19 @@ export const REPORT_QUERIES = {
   /** Q1: events per event_type. */
   event_counts: () =>
     `WITH ${EVENTS} SELECT event_type, COUNT(*) AS events FROM events GROUP BY event_type`,
-  /** Q2: events and players (distinct Host) per provider. */
-  providers: (p: readonly string[]) =>
-    `WITH ${tagged(p)} SELECT provider, COUNT(*) AS events, COUNT(DISTINCT Host) AS players FROM tagged GROUP BY provider`,
-  /** Q2: events per provider and event_type. */
+  /**
+   * Q2: events and players (distinct Host) per provider and event_type, and per provider (the
+   * rows whose event_type is NULL), in one pass.
+   */
   provider_types: (p: readonly string[]) =>
-    `WITH ${tagged(p)} SELECT provider, event_type, COUNT(*) AS events FROM tagged GROUP BY provider, event_type`,
+    `WITH ${perHost(p, 'event_type')} SELECT provider, event_type, SUM(n) AS events, COUNT(DISTINCT Host) AS players ` +
+    `FROM tagged GROUP BY GROUPING SETS ((provider, event_type), (provider))`,
   /** daily: events per date and event_type. */
   daily_types: () =>
     `WITH ${EVENTS} SELECT CAST(date AS STRING) AS date, event_type, COUNT(*) AS events FROM events GROUP BY date, event_type`,
   /** daily: events per date and provider. */
   daily_providers: (p: readonly string[]) =>
-    `WITH ${tagged(p)} SELECT CAST(date AS STRING) AS date, provider, COUNT(*) AS events FROM tagged GROUP BY date, provider`,
+    `WITH ${perHost(p, 'date')} SELECT CAST(date AS STRING) AS date, provider, SUM(n) AS events FROM tagged GROUP BY date, provider`,
   /**
    * items: purchases, units (quantity, 1 when absent), purchases with a price, and revenue
    * (price × units) summed as an exact decimal of 6 places.

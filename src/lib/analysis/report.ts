@@ -65,7 +65,7 @@ interface Lake {
 /** The queries each report needs (queries.ts). */
 const NEEDS: Record<ReportName, QueryName[]> = {
   events: ['event_counts'],
-  hosts: ['providers', 'provider_types'],
+  hosts: ['provider_types'],
   daily: ['event_counts', 'daily_types', 'daily_providers'],
   items: ['items'],
   users: ['users_daily', 'users_all'],
@@ -138,16 +138,22 @@ function hostsCounts(lake: Lake): {
   order: string[];
   matrix: number[][];
 } {
-  const perProvider = answer(lake, 'providers').map((r) => ({
-    provider: String(r.provider),
-    events: Number(r.events),
-    players: Number(r.players),
-  }));
-  const pairs = answer(lake, 'provider_types').map((r) => ({
-    provider: String(r.provider),
-    event_type: String(r.event_type),
-    n: Number(r.events),
-  }));
+  // the per-provider rows of the grouping sets are those without an event_type
+  const answers = answer(lake, 'provider_types');
+  const perProvider = answers
+    .filter((r) => r.event_type === null)
+    .map((r) => ({
+      provider: String(r.provider),
+      events: Number(r.events),
+      players: Number(r.players),
+    }));
+  const pairs = answers
+    .filter((r) => r.event_type !== null)
+    .map((r) => ({
+      provider: String(r.provider),
+      event_type: String(r.event_type),
+      n: Number(r.events),
+    }));
   // the types by count, from the provider × type counts: no third pass over the rows
   const perType = new Map<string, number>();
   for (const p of pairs) perType.set(p.event_type, (perType.get(p.event_type) ?? 0) + p.n);
@@ -495,21 +501,27 @@ export async function buildReports(
       },
     );
   }
-  const wanted = [...new Set<QueryName>(['total', ...names.flatMap((n) => NEEDS[n])])];
+  const needed = new Set<QueryName>(names.flatMap((n) => NEEDS[n]));
+  // the range's events are a sum of an answer the reports need anyway, else a query of their own
+  const sums: Array<[QueryName, (r: Record<string, Cell>) => boolean]> = [
+    ['event_counts', () => true],
+    ['provider_types', (r) => r.event_type === null],
+    ['users_daily', () => true],
+  ];
+  const sum = sums.find(([q]) => needed.has(q));
+  if (!sum) needed.add('total');
   const run = await runQueries(
     config,
-    Object.fromEntries(wanted.map((q) => [q, REPORT_QUERIES[q](providers)])),
+    Object.fromEntries([...needed].map((q) => [q, REPORT_QUERIES[q](providers)])),
     { dates, includeIncomplete, engine, cacheMaxBytes, noCache },
   );
   const answers = Object.fromEntries(
     Object.entries(run.results).map(([q, r]) => [q, objects(r)]),
   ) as Lake['answers'];
-  const lake: Lake = {
-    dates: run.dates,
-    missing: run.missing,
-    rows: Number(answers.total?.[0]?.events ?? 0),
-    answers,
-  };
+  const rows = sum
+    ? (answers[sum[0]] ?? []).filter(sum[1]).reduce((n, r) => n + Number(r.events), 0)
+    : Number(answers.total?.[0]?.events ?? 0);
+  const lake: Lake = { dates: run.dates, missing: run.missing, rows, answers };
   const reports = names.map((n) => {
     switch (n) {
       case 'events':

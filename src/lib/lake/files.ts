@@ -58,23 +58,31 @@ export async function lakeFiles(
       },
     );
   }
-  const files: LakeFile[] = [];
-  for (const date of chosen) {
-    for (const output of EVENT_OUTPUTS) {
-      const dir = outputDir(base, output, date);
-      const inDir = (await hdfs.stat(dir)) ? await hdfs.listStatus(dir) : [];
-      for (const f of inDir
-        .filter((s) => s.type === 'FILE' && s.pathSuffix.endsWith('.parquet'))
-        .sort((a, b) => a.pathSuffix.localeCompare(b.pathSuffix))) {
-        files.push({
-          date,
-          output,
-          path: `${dir}/${f.pathSuffix}`,
-          length: f.length,
-          modificationTime: f.modificationTime,
-        });
-      }
-    }
-  }
+  // every directory listed at once: a range of dates is one round trip, not two a date
+  const dirs = await Promise.all(
+    chosen.flatMap((date) =>
+      EVENT_OUTPUTS.map(async (output) => {
+        const dir = outputDir(base, output, date);
+        let inDir: Awaited<ReturnType<WebHdfs['listStatus']>>;
+        try {
+          inDir = await hdfs.listStatus(dir);
+        } catch (err) {
+          if (err instanceof GamepipeError && err.code === ErrorCodes.hdfsNotFound) return [];
+          throw err;
+        }
+        return inDir
+          .filter((s) => s.type === 'FILE' && s.pathSuffix.endsWith('.parquet'))
+          .sort((a, b) => a.pathSuffix.localeCompare(b.pathSuffix))
+          .map((f): LakeFile => ({
+            date,
+            output,
+            path: `${dir}/${f.pathSuffix}`,
+            length: f.length,
+            modificationTime: f.modificationTime,
+          }));
+      }),
+    ),
+  );
+  const files = dirs.flat();
   return { dates: chosen, missing: wanted.filter((d) => !chosen.includes(d)), files };
 }

@@ -144,14 +144,16 @@ export async function listDates(
       throw err;
     }
   };
-  const complete = new Set<string>();
-  for (const d of await datesUnder(`${base}/_manifests`)) {
-    if (await hdfs.stat(manifestPath(base, d))) complete.add(d);
-  }
-  const withData = new Set([
-    ...(await datesUnder(`${base}/purchases`)),
-    ...(await datesUnder(`${base}/join_guild`)),
+  const [manifests, purchases, guild] = await Promise.all([
+    datesUnder(`${base}/_manifests`),
+    datesUnder(`${base}/purchases`),
+    datesUnder(`${base}/join_guild`),
   ]);
+  const found = await Promise.all(
+    manifests.map(async (d) => ((await hdfs.stat(manifestPath(base, d))) ? d : undefined)),
+  );
+  const complete = new Set(found.filter((d): d is string => d !== undefined));
+  const withData = new Set([...purchases, ...guild]);
   return {
     complete: [...complete].sort(),
     incomplete: [...withData].filter((d) => !complete.has(d)).sort(),
