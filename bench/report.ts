@@ -105,6 +105,21 @@ for (const o of ['purchases', 'join_guild'])
   await conn.run('CREATE VIEW ' + o + " AS SELECT * FROM read_parquet('" + dir + '/' + o + "/*/*.parquet', hive_partitioning = true)");
 for (const q of ${JSON.stringify([Q1, Q2])}) console.log((await conn.runAndReadAll(q)).getRows().length);
 `;
+// argv: local dir, then the queries as JSON: DuckDB alone on local copies, the reports' own SQL
+const DUCK_LOCAL_QUERIES = `
+import { DuckDBInstance } from '@duckdb/node-api';
+const [dir, queries] = process.argv.slice(1);
+const db = await DuckDBInstance.create(':memory:');
+const conn = await db.connect();
+for (const o of ['purchases', 'join_guild'])
+  await conn.run('CREATE VIEW ' + o + " AS SELECT * FROM read_parquet('" + dir + '/' + o + "/*/*.parquet', hive_partitioning = true)");
+for (const q of JSON.parse(queries)) console.log((await conn.runAndReadAll(q)).getRows().length);
+`;
+const { REPORT_QUERIES } = await import('../src/lib/analysis/queries.js');
+const { DEFAULT_PROVIDERS } = await import('../src/lib/events/providers.js');
+const reportSql = JSON.stringify(
+  (['event_counts', 'provider_types'] as const).map((q) => REPORT_QUERIES[q](DEFAULT_PROVIDERS)),
+);
 const rows: Array<{ run: string; seconds: number; peakRssMb: number; each: string }> = [];
 const run = async (name: string, args: string[]): Promise<void> => {
   const m = await repeated(runs, async () => {
@@ -154,6 +169,13 @@ await run('baseline: DuckDB, Q1 + Q2, copying the files from HDFS first', [
   TO,
   `${local}-copy`,
   '1',
+]);
+await run("baseline: DuckDB alone, the reports' own Q1 + Q2 queries on local copies", [
+  '--input-type=module',
+  '-e',
+  DUCK_LOCAL_QUERIES,
+  local,
+  reportSql,
 ]);
 await run('report events + hosts (Q1 + Q2), cold cache', reports('events,hosts', ''));
 await run('report events + hosts (Q1 + Q2), warm cache', reports('events,hosts', warm));
