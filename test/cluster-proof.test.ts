@@ -246,6 +246,20 @@ describe('the real cluster: three brokers over SASL_SSL, the config file alone, 
     assert.deepEqual([r.records, r.rejected, r.duplicates], [200, 0, 0]);
     const ids = await lakeEventIds(base, day);
     assert.deepEqual([...ids.purchases, ...ids.join_guild].sort(), [...sent].sort());
+    // the Spark engine over SASL_SSL (SCRAM, the CA as a PEM truststore), from the config alone
+    const spark = await run(cli, [
+      ...extractArgs(day, topic, `${base}-spark`, '--format', 'json'),
+      '--engine',
+      'spark',
+    ]);
+    assert.equal(spark.code, 0, spark.stderr);
+    const rs = JSON.parse(spark.stdout) as {
+      records: number;
+      rejected: number;
+      duplicates: number;
+    };
+    assert.deepEqual([rs.records, rs.rejected, rs.duplicates], [200, 0, 0]);
+    assert.deepEqual(await lakeEventIds(`${base}-spark`, day), ids);
 
     // three batches in one partition, the one at offset 10 corrupted on its leader's disk
     const bad = uniqueName('gp-cluster-corrupt');

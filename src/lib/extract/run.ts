@@ -143,6 +143,8 @@ export async function extractDate(
       },
     );
   }
+  // no Spark is said before the date is touched
+  if (spark && !dryRun) (await import('../spark/submit.js')).findSpark(spark);
   // the threads load while the day's ranges are looked up; ours are ended whatever happens
   const pool = dryRun || spark ? undefined : (given ?? new WorkerPool(threads));
   const ours = given === undefined;
