@@ -12,7 +12,9 @@ import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
 import * as sql from './commands/sql.js';
 import * as status from './commands/status.js';
+import * as topicAlter from './commands/topic-alter.js';
 import * as topicCreate from './commands/topic-create.js';
+import * as topicDelete from './commands/topic-delete.js';
 import * as topicDescribe from './commands/topic-describe.js';
 import * as topicList from './commands/topic-list.js';
 import * as up from './commands/up.js';
@@ -29,6 +31,8 @@ const ACTIONS: Record<string, (opts: never) => Promise<number | void>> = {
   down: down.down,
   status: status.status,
   'topic create': topicCreate.topicCreate,
+  'topic delete': topicDelete.topicDelete,
+  'topic alter': topicAlter.topicAlter,
   'topic describe': topicDescribe.topicDescribe,
   'topic list': topicList.topicList,
   ls: ls.ls,
@@ -75,9 +79,12 @@ export function createProgram(run: Runner = runCommand): Command {
   example(program, 'gamepipe up', 'gamepipe status', 'gamepipe topic describe', 'gamepipe down');
 
   for (const c of [up, down, status]) c.declare(program, run);
-  const topic = program.command('topic').description('create, describe and list Kafka topics');
+  const topic = program
+    .command('topic')
+    .description('create, describe, list, alter and delete Kafka topics');
   example(topic, 'gamepipe topic create --partitions 3 --if-not-exists');
-  for (const c of [topicCreate, topicDescribe, topicList]) c.declare(topic, run);
+  for (const c of [topicCreate, topicDescribe, topicList, topicAlter, topicDelete])
+    c.declare(topic, run);
   for (const c of [ls, serve, consume, generate, extract, verify, demo, report, sql])
     c.declare(program, run);
   return program;

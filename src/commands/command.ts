@@ -67,3 +67,11 @@ export function engineOptions(cmd: Command, what: string): Command {
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     );
 }
+
+/** An option that takes one of `choices`. */
+export const choiceOption = (
+  flags: string,
+  description: string,
+  choices: string[],
+  fallback: string,
+): Option => new Option(flags, description).choices(choices).default(fallback);

@@ -286,8 +286,8 @@ export interface TopicDescription {
     leader: number;
     replicas: number[];
     isr: number[];
-    earliestOffset: string;
-    latestOffset: string;
+    earliestOffset: number;
+    latestOffset: number;
   }>;
   configs: Record<string, string>;
 }
@@ -324,12 +324,55 @@ export async function describeTopic(config: KafkaAccess, topic: string): Promise
             leader: p.leader,
             replicas: p.replicas,
             isr: p.isr,
-            earliestOffset: o?.low ?? '0',
-            latestOffset: o?.high ?? '0',
+            earliestOffset: Number(o?.low ?? 0),
+            latestOffset: Number(o?.high ?? 0),
           };
         })
         .sort((a, b) => a.partition - b.partition);
       return { topic, partitions, configs };
+    },
+    { topic },
+  );
+}
+
+/** Deletes a topic (GP_TOPIC_NOT_FOUND when there is none); its records are gone. */
+export async function deleteTopic(config: KafkaAccess, topic: string): Promise<void> {
+  await withAdmin(
+    config,
+    async (admin) => {
+      await assertTopicExists(admin, topic, config.brokers);
+      await admin.deleteTopics({ topics: [topic] });
+    },
+    { topic },
+  );
+}
+
+/**
+ * Raises a topic's partition count to `count` (Kafka can only add). Resolves with the count
+ * before; the same count is a no-op, a smaller one GP_USAGE.
+ */
+export async function addPartitions(
+  config: KafkaAccess,
+  topic: string,
+  count: number,
+): Promise<{ before: number; after: number }> {
+  return withAdmin(
+    config,
+    async (admin) => {
+      await assertTopicExists(admin, topic, config.brokers);
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      const before = meta.topics[0]?.partitions.length ?? 0;
+      if (count < before) {
+        throw new GamepipeError(
+          ErrorCodes.usage,
+          `topic ${topic} has ${before} partitions; Kafka cannot take partitions away`,
+          { hint: `give --partitions ${before} or more`, context: { topic } },
+        );
+      }
+      if (count > before) {
+        await admin.createPartitions({ topicPartitions: [{ topic, count }], validateOnly: false });
+      }
+      return { before, after: count };
     },
     { topic },
   );

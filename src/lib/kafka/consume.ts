@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { kafkaAccess, type KafkaAccess } from '../core/config.js';
-import type { GamepipeError } from '../core/errors.js';
+import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { withRetry } from '../core/retry.js';
 import { assertTopicExists, createKafka, withAdmin, wrapKafkaError } from './admin.js';
 
@@ -13,10 +13,17 @@ export interface ConsumedRecord {
   value: string;
 }
 
+/** Where reading starts in each partition: an offset, N from the end (negative), or an edge. */
+export type StartOffset = 'beginning' | 'end' | number;
+
 export interface ConsumeOptions {
   topic: string;
-  /** Start at the earliest offset instead of the end. */
+  /** Start at the earliest offset instead of the end (the same as offset 'beginning'). */
   fromBeginning?: boolean;
+  /** Read this partition only. */
+  partition?: number;
+  /** Where to start: overrides fromBeginning. */
+  offset?: StartOffset;
   /** Stop at the end of every partition, as it was when reading started. */
   exitAtEnd?: boolean;
   /** Stop after this many records. */
@@ -30,10 +37,8 @@ export interface ConsumeOptions {
  * Reads a topic like `kafkacat -C`: a throw-away consumer group that commits nothing, so reading
  * never moves anybody's offsets. Resolves with the number of records read.
  */
-export async function consumeTopic(
-  config: KafkaAccess,
-  { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
-): Promise<number> {
+export async function consumeTopic(config: KafkaAccess, options: ConsumeOptions): Promise<number> {
+  const { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal } = options;
   const offsets = await withAdmin(
     config,
     async (admin) => {
@@ -42,12 +47,16 @@ export async function consumeTopic(
     },
     { topic },
   );
+  const starts = startOffsets(offsets, {
+    topic,
+    partition: options.partition,
+    offset: options.offset ?? (fromBeginning ? 'beginning' : 'end'),
+  });
   // what is left to read per partition when --exit is set; from the end, nothing is
   const remaining = new Map<number, bigint>();
   for (const o of offsets) {
-    const end = BigInt(o.high);
-    const start = fromBeginning ? BigInt(o.low) : end;
-    if (end > start) remaining.set(o.partition, end);
+    const start = starts.get(o.partition);
+    if (start !== undefined && BigInt(o.high) > start) remaining.set(o.partition, BigInt(o.high));
   }
   if ((exitAtEnd && remaining.size === 0) || max === 0) return 0;
 
@@ -59,8 +68,9 @@ export async function consumeTopic(
     async () => {
       const res = await consumeOnce(
         config,
-        { topic, fromBeginning, exitAtEnd, max, onRecord, signal },
+        { topic, exitAtEnd, max, onRecord, signal },
         remaining,
+        starts,
       );
       delivered = res.count;
       if (res.failure === undefined) return res.count;
@@ -83,8 +93,9 @@ export async function consumeTopic(
 /** One consumer's run; the records it delivered, and why it stopped if it failed. */
 async function consumeOnce(
   config: KafkaAccess,
-  { topic, fromBeginning = false, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
+  { topic, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
   endOffsets: ReadonlyMap<number, bigint>,
+  starts: ReadonlyMap<number, bigint>,
 ): Promise<{ count: number; failure?: unknown }> {
   const remaining = new Map(endOffsets);
   const kafka = createKafka({ ...kafkaAccess(config), clientId: 'gamepipe-consume' });
@@ -105,11 +116,14 @@ async function consumeOnce(
       failure = e.payload.error;
       finish();
     });
-    await consumer.subscribe({ topic, fromBeginning });
+    await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         if (max !== undefined && count >= max) return;
+        // a partition not asked for, or a record before the seek below took effect
+        const start = starts.get(partition);
+        if (start === undefined || BigInt(message.offset) < start) return;
         if (exitAtEnd && !remaining.has(partition)) return;
         count++;
         await onRecord({
@@ -124,6 +138,8 @@ async function consumeOnce(
         if ((max !== undefined && count >= max) || (exitAtEnd && remaining.size === 0)) finish();
       },
     });
+    for (const [partition, offset] of starts)
+      consumer.seek({ topic, partition, offset: String(offset) });
     await done;
   } catch (err) {
     failure = err;
@@ -132,4 +148,45 @@ async function consumeOnce(
     await consumer.disconnect().catch(() => undefined);
   }
   return { count, failure };
+}
+
+/**
+ * The offset each partition's reading starts at: `beginning` (the earliest retained), `end`
+ * (only what comes next), an offset, or N records before the end (-N). A partition or an offset
+ * the topic does not have is GP_USAGE saying what it has.
+ */
+export function startOffsets(
+  offsets: ReadonlyArray<{ partition: number; low: string; high: string }>,
+  { topic, partition, offset }: { topic: string; partition?: number; offset: StartOffset },
+): Map<number, bigint> {
+  const chosen =
+    partition === undefined ? offsets : offsets.filter((o) => o.partition === partition);
+  if (chosen.length === 0) {
+    throw new GamepipeError(
+      ErrorCodes.usage,
+      `topic ${topic} has no partition ${String(partition)} (it has 0..${offsets.length - 1})`,
+      { hint: 'see `gamepipe topic describe`', context: { topic } },
+    );
+  }
+  const out = new Map<number, bigint>();
+  for (const o of chosen) {
+    const low = BigInt(o.low);
+    const high = BigInt(o.high);
+    let start: bigint;
+    if (offset === 'beginning') start = low;
+    else if (offset === 'end') start = high;
+    else if (offset < 0) start = high + BigInt(offset) > low ? high + BigInt(offset) : low;
+    else {
+      start = BigInt(offset);
+      if (start < low || start > high) {
+        throw new GamepipeError(
+          ErrorCodes.usage,
+          `offset ${offset} is outside partition ${o.partition} of ${topic} (it holds ${low}..${high - 1n})`,
+          { hint: 'give an offset in that range, -N for the last N records, beginning or end' },
+        );
+      }
+    }
+    out.set(o.partition, start);
+  }
+  return out;
 }
