@@ -7,7 +7,10 @@ import * as demo from './commands/demo.js';
 import * as down from './commands/down.js';
 import * as extract from './commands/extract.js';
 import * as generate from './commands/generate.js';
+import * as cat from './commands/cat.js';
+import * as du from './commands/du.js';
 import * as ls from './commands/ls.js';
+import * as rm from './commands/rm.js';
 import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
 import * as sql from './commands/sql.js';
@@ -36,6 +39,9 @@ const ACTIONS: Record<string, (opts: never) => Promise<number | void>> = {
   'topic describe': topicDescribe.topicDescribe,
   'topic list': topicList.topicList,
   ls: ls.ls,
+  du: du.du,
+  cat: cat.cat,
+  rm: rm.rm,
   serve: serve.serve,
   consume: consume.consume,
   generate: generate.generate,
@@ -85,7 +91,7 @@ export function createProgram(run: Runner = runCommand): Command {
   example(topic, 'gamepipe topic create --partitions 3 --if-not-exists');
   for (const c of [topicCreate, topicDescribe, topicList, topicAlter, topicDelete])
     c.declare(topic, run);
-  for (const c of [ls, serve, consume, generate, extract, verify, demo, report, sql])
+  for (const c of [ls, du, cat, rm, serve, consume, generate, extract, verify, demo, report, sql])
     c.declare(program, run);
   return program;
 }

@@ -371,6 +371,8 @@ async function publish(
   await hdfs.rename(staged, manifestPath(base, date));
   await hdfs.delete(trashDir(base, date), { recursive: true });
   await hdfs.delete(stagingDir(base, date), { recursive: true });
+  // no empty _staging and _trash left behind (another run's dates keep theirs)
+  await Promise.all([hdfs.deleteIfEmpty(`${base}/_staging`), hdfs.deleteIfEmpty(`${base}/_trash`)]);
 }
 
 interface ReadDayOptions {

@@ -176,6 +176,17 @@ export class WebHdfs {
     return out;
   }
 
+  /** Bytes, files and directories under a path (GETCONTENTSUMMARY), as `hdfs dfs -du -s` counts. */
+  async contentSummary(
+    path: string,
+  ): Promise<{ length: number; fileCount: number; directoryCount: number }> {
+    const res = await this.call<{
+      ContentSummary: { length: number; fileCount: number; directoryCount: number };
+    }>('GET', path, 'GETCONTENTSUMMARY');
+    const { length, fileCount, directoryCount } = res.ContentSummary;
+    return { length, fileCount, directoryCount };
+  }
+
   /** The status of a path, or undefined when it does not exist. */
   async stat(path: string): Promise<FileStatus | undefined> {
     try {
@@ -209,6 +220,26 @@ export class WebHdfs {
       recursive: String(recursive),
     });
     return res.boolean;
+  }
+
+  /**
+   * Deletes a directory if it is empty; false when it holds something or is gone. Safe beside
+   * another run: HDFS creates a path's parents and deletes a directory atomically, so a run that
+   * makes a child first keeps its directory.
+   */
+  async deleteIfEmpty(path: string): Promise<boolean> {
+    try {
+      return await this.delete(path);
+    } catch (err) {
+      if (
+        err instanceof GamepipeError &&
+        (err.context.exception === 'PathIsNotEmptyDirectoryException' ||
+          /is non empty/.test(err.message))
+      ) {
+        return false;
+      }
+      throw err;
+    }
   }
 
   private opUrl(path: string, op: string, params: Record<string, string | undefined>): string {

@@ -151,6 +151,7 @@ export class DateLease {
     if (this.lost) return;
     const current = await readHolder(this.hdfs, this.path).catch(() => undefined);
     if (current?.runId === this.holder.runId) await this.hdfs.delete(this.path);
+    await this.hdfs.deleteIfEmpty(this.path.slice(0, this.path.lastIndexOf('/')));
   }
 
   private start(): void {

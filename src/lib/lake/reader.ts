@@ -1,4 +1,4 @@
-import { parquetMetadata, parquetRead } from 'hyparquet';
+import { parquetMetadata, parquetRead, parquetReadObjects } from 'hyparquet';
 import { snappyUncompressor } from 'hysnappy';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import type { WebHdfs } from '../hdfs/webhdfs.js';
@@ -74,4 +74,47 @@ function corrupt(path: string, err: unknown): GamepipeError {
       cause: err,
     },
   );
+}
+
+/** A value of a Parquet row as JSON has it: instants as ISO 8601, bytes as base64. */
+function jsonCell(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  return v ?? null;
+}
+
+/**
+ * The first `limit` rows of one Parquet file on HDFS as objects (every column), and how many
+ * rows it has: what `gamepipe cat` prints.
+ */
+export async function readRows(
+  hdfs: WebHdfs,
+  path: string,
+  { limit }: { limit: number },
+): Promise<{ columns: string[]; rows: Array<Record<string, unknown>>; total: number }> {
+  const buf = await hdfs.read(path);
+  const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  try {
+    const meta = parquetMetadata(file);
+    const total = Number(meta.num_rows);
+    const columns = meta.schema.slice(1).map((s) => s.name);
+    const rows =
+      limit === 0
+        ? []
+        : ((await parquetReadObjects({
+            file,
+            rowEnd: Math.min(limit, total),
+            compressors: {
+              SNAPPY: (input, length) => (uncompress ??= snappyUncompressor())(input, length),
+            },
+          })) as Array<Record<string, unknown>>);
+    return {
+      columns,
+      rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c, jsonCell(r[c])]))),
+      total,
+    };
+  } catch (err) {
+    throw corrupt(path, err);
+  }
 }
