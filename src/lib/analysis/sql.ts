@@ -132,58 +132,57 @@ function duckCell(v: unknown): SqlCell {
   }
 }
 
-/** The queries on DuckDB, over local copies of the selected files. */
-async function onDuckDb(
-  config: SqlConfig,
-  selection: LakeSelection,
-  queries: Record<string, string>,
-  { cacheMaxBytes = 2048 * 1024 * 1024, noCache = false }: SqlOptions,
-): Promise<Pick<QueriesResult, 'results' | 'cache'>> {
+type DuckConnection = import('@duckdb/node-api').DuckDBConnection;
+
+/** A DuckDB session in UTC, opened while the lake is listed and fetched. */
+async function openDuckDb(): Promise<{ conn: DuckConnection; close: () => void }> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const dir = noCache
-    ? await mkdtemp(join(tmpdir(), 'gamepipe-sql-'))
-    : join(config.home, 'cache', 'lake');
-  try {
-    const use = await withHdfs(config, (hdfs) =>
-      new LakeCache(dir, cacheMaxBytes).get(hdfs, selection.files),
-    );
-    const paths = new Map(selection.files.map((f, i) => [f, use.paths[i] as string]));
-    const instance = await DuckDBInstance.create(':memory:');
-    const conn = await instance.connect();
-    try {
-      // instants in UTC whatever the machine's zone, as Spark is told to
-      await conn.run(`SET TimeZone = 'UTC'`);
-      for (const output of EVENT_OUTPUTS)
-        await conn.run(`CREATE VIEW ${output} AS ${viewSql(output, selection.files, paths)}`);
-      const results: Record<string, QueryResult> = {};
-      for (const [name, query] of Object.entries(queries)) {
-        let reader;
-        try {
-          reader = await conn.runAndReadAll(query);
-        } catch (err) {
-          const message = (err as Error).message ?? String(err);
-          // a file DuckDB cannot read is the lake's problem, not the query's: name it in HDFS
-          for (const [file, local] of paths) {
-            if (message.includes(local)) throw corrupt(file.path, message, err);
-          }
-          throw queryFailed(message);
-        }
-        results[name] = {
-          columns: reader.columnNames(),
-          rows: reader.getRows().map((r) => r.map(duckCell)),
-        };
-      }
-      const { paths: _paths, ...cache } = use;
-      return { results, cache };
-    } finally {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  // instants in UTC whatever the machine's zone, as Spark is told to
+  await conn.run(`SET TimeZone = 'UTC'`);
+  let open = true;
+  return {
+    conn,
+    close: () => {
+      if (!open) return;
+      open = false;
       conn.closeSync();
       instance.closeSync();
+    },
+  };
+}
+
+/** The queries on DuckDB, over local copies of the selected files. */
+async function onDuckDb(
+  conn: DuckConnection,
+  selection: LakeSelection,
+  use: CacheUse,
+  queries: Record<string, string>,
+): Promise<Pick<QueriesResult, 'results' | 'cache'>> {
+  const paths = new Map(selection.files.map((f, i) => [f, use.paths[i] as string]));
+  for (const output of EVENT_OUTPUTS)
+    await conn.run(`CREATE VIEW ${output} AS ${viewSql(output, selection.files, paths)}`);
+  const results: Record<string, QueryResult> = {};
+  for (const [name, query] of Object.entries(queries)) {
+    let reader;
+    try {
+      reader = await conn.runAndReadAll(query);
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      // a file DuckDB cannot read is the lake's problem, not the query's: name it in HDFS
+      for (const [file, local] of paths) {
+        if (message.includes(local)) throw corrupt(file.path, message, err);
+      }
+      throw queryFailed(message);
     }
-  } finally {
-    if (noCache) await rm(dir, { recursive: true, force: true });
+    results[name] = {
+      columns: reader.columnNames(),
+      rows: reader.getRows().map((r) => r.map(duckCell)),
+    };
   }
+  const { paths: _paths, ...cache } = use;
+  return { results, cache };
 }
 
 /** The queries as one Spark job (src/lib/spark/sql_job.py) over the files in the lake. */
@@ -224,15 +223,46 @@ export async function runQueries(
   queries: Record<string, string>,
   options: SqlOptions = {},
 ): Promise<QueriesResult> {
-  const { dates, includeIncomplete = false, engine = 'embedded' } = options;
-  const selection = await withHdfs(config, (hdfs) =>
-    lakeFiles(hdfs, config.base, { dates, includeIncomplete }),
-  );
-  const run =
-    engine === 'spark'
-      ? await onSpark(config, selection, queries)
-      : await onDuckDb(config, selection, queries, options);
-  return { ...run, dates: selection.dates, missing: selection.missing };
+  const {
+    dates,
+    includeIncomplete = false,
+    engine = 'embedded',
+    cacheMaxBytes = 2048 * 1024 * 1024,
+    noCache = false,
+  } = options;
+  if (engine === 'spark') {
+    const selection = await withHdfs(config, (hdfs) =>
+      lakeFiles(hdfs, config.base, { dates, includeIncomplete }),
+    );
+    const run = await onSpark(config, selection, queries);
+    return { ...run, dates: selection.dates, missing: selection.missing };
+  }
+  // DuckDB starts while the lake is listed and its files fetched
+  const opening = openDuckDb();
+  opening.catch(() => undefined);
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = noCache
+    ? await mkdtemp(join(tmpdir(), 'gamepipe-sql-'))
+    : join(config.home, 'cache', 'lake');
+  try {
+    const { selection, use } = await withHdfs(config, async (hdfs) => {
+      const selection = await lakeFiles(hdfs, config.base, { dates, includeIncomplete });
+      return { selection, use: await new LakeCache(dir, cacheMaxBytes).get(hdfs, selection.files) };
+    });
+    const duck = await opening;
+    try {
+      const run = await onDuckDb(duck.conn, selection, use, queries);
+      return { ...run, dates: selection.dates, missing: selection.missing };
+    } finally {
+      duck.close();
+    }
+  } catch (err) {
+    await opening.then((d) => d.close()).catch(() => undefined);
+    throw err;
+  } finally {
+    if (noCache) await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** One analyst's query (`gamepipe sql`). */
