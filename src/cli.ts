@@ -8,6 +8,8 @@ import * as down from './commands/down.js';
 import * as extract from './commands/extract.js';
 import * as generate from './commands/generate.js';
 import * as cat from './commands/cat.js';
+import * as completion from './commands/completion.js';
+import * as configInit from './commands/config-init.js';
 import * as du from './commands/du.js';
 import * as ls from './commands/ls.js';
 import * as rm from './commands/rm.js';
@@ -39,6 +41,8 @@ const ACTIONS: Record<string, (opts: never) => Promise<number | void>> = {
   'topic describe': topicDescribe.topicDescribe,
   'topic list': topicList.topicList,
   ls: ls.ls,
+  completion: completion.completion,
+  'config init': configInit.configInit,
   du: du.du,
   cat: cat.cat,
   rm: rm.rm,
@@ -93,6 +97,11 @@ export function createProgram(run: Runner = runCommand): Command {
     c.declare(topic, run);
   for (const c of [ls, du, cat, rm, serve, consume, generate, extract, verify, demo, report, sql])
     c.declare(program, run);
+  const config = program.command('config').description('write and check the config file');
+  example(config, 'gamepipe config init');
+  configInit.declare(config, run);
+  // last: its script lists every command declared above
+  completion.declare(program, run);
   return program;
 }
 

@@ -517,3 +517,59 @@ export function configFromFlags(flags: ConfigFlags, env: NodeJS.ProcessEnv = pro
   const { config, ...rest } = flags;
   return resolveConfig({ flags: rest as Partial<Record<Key, unknown>>, configFile: config, env });
 }
+
+/** What each key is for, one line: the comments of `gamepipe config init`'s file. */
+const KEY_HELP: Record<Key, string> = {
+  home: 'where the local stack keeps data, logs and pid files (and the lake cache)',
+  brokers: 'Kafka bootstrap brokers',
+  topic: 'the events topic',
+  webhdfsUrl: 'WebHDFS: the NameNode HTTP address',
+  hdfsUser: 'the HDFS user (user.name)',
+  base: "the lake's base directory on HDFS",
+  apiHost: 'where `serve` listens and `generate`/`status` find the API',
+  apiPort: 'the API port',
+  kafkaControllerPort: 'local stack: the KRaft controller port',
+  namenodeRpcPort: 'local stack: the NameNode RPC port',
+  datanodeHttpPort: 'local stack: the DataNode HTTP port',
+  datanodePort: 'local stack: the DataNode data transfer port',
+  datanodeIpcPort: 'local stack: the DataNode IPC port',
+  kafkaSecurityProtocol: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL',
+  kafkaSslCaFile: "PEM file of the CA that signed the brokers' certificates",
+  kafkaSslCertFile: 'PEM client certificate, when the brokers ask for one',
+  kafkaSslKeyFile: "the client certificate's PEM key",
+  kafkaSslCheckHostname: "whether the broker's certificate must name the host",
+  kafkaSaslMechanism: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512',
+  kafkaSaslUsername: 'the SASL user',
+  kafkaSaslPasswordFile: `a file holding the SASL password (or set ${PASSWORD_ENV}; never here)`,
+  sparkMaster: '--engine spark: local[N], yarn, spark://host:port or k8s://...',
+  sparkSubmit: '--engine spark: the spark-submit to run',
+  sparkConf: '--engine spark: extra Spark settings, key=value',
+  sparkKafkaPackage: "--engine spark: Spark's Kafka source, matching the Spark version",
+  sparkHdfsUrl: '--engine spark: the lake as Spark names it (e.g. hdfs://namenode:8020)',
+};
+
+/** Keys written with their value by `config init`; the others are written commented out. */
+const CORE_KEYS: readonly Key[] = ['brokers', 'topic', 'webhdfsUrl', 'hdfsUser', 'base'];
+
+/**
+ * A config file with every key and what it is for: the core keys with the values `config` has,
+ * the others commented out with theirs, so the file changes nothing until a line is uncommented.
+ */
+export function configTemplate(config: Config): string {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  const lines = [
+    '# gamepipe configuration (docs/configuration.md): defaults < this file < GAMEPIPE_* < flags',
+    '',
+  ];
+  for (const key of CONFIG_KEYS) {
+    if (key === 'home') continue; // the file lives in home: it cannot move it
+    const value = config[key] as unknown;
+    const line = yaml
+      .stringify({ [key]: value === undefined ? null : value }, { flow: true })
+      .trim()
+      .replace(/^\{ (.*) \}$/, '$1');
+    lines.push(`# ${KEY_HELP[key]}`);
+    lines.push(CORE_KEYS.includes(key) ? line : `# ${line}`);
+  }
+  return lines.join('\n') + '\n';
+}
