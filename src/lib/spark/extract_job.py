@@ -102,7 +102,17 @@ def validate_batches(schema, parts):
     return run
 
 
+def log(started, what):
+    # in the job's log ($GAMEPIPE_HOME/logs/spark-*.log): where a slow run spent its time
+    import time
+
+    print(f"gamepipe: {what} after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
 def main():
+    import time
+
+    started = time.monotonic()
     spec = job_spec(sys.argv[1])
     result_path = sys.argv[2]
     from pyspark.sql import SparkSession, Window
@@ -146,7 +156,11 @@ def main():
         "binary": T.BinaryType(),
     }
     unified = T.StructType([T.StructField(n, spark_types[t], True) for n, t in UNIFIED])
-    rows = kafka.mapInArrow(validate_batches(schema, spec["parts"]), unified)
+    # Spread the records over the executors before the Python check: it evens out the work, and
+    # the Kafka consumer then runs in Spark's own task thread, not in the thread that feeds
+    # Python (where it warns once a record that it may hang if interrupted, KAFKA-1894).
+    spread = max(spark.sparkContext.defaultParallelism, len(ranges))
+    rows = kafka.repartition(spread).mapInArrow(validate_batches(schema, spec["parts"]), unified)
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
 
     # the first copy of each event_id in (partition, offset) order, as the embedded engine keeps
@@ -155,9 +169,13 @@ def main():
     kept = (
         events.withColumn("_n", F.row_number().over(first)).filter(F.col("_n") == 1).drop("_n")
     )
-    kept = kept.unionByName(rows.filter(F.col("out") == "_rejected"))
+    # kept once: the three writes and the counts read it, not the window's shuffle again
+    kept = kept.unionByName(rows.filter(F.col("out") == "_rejected")).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
 
     defaults = {"string": "''", "int32": "0", "int64": "0L", "double": "0D", "timestamp": "0L", "binary": "X''"}
+    log(started, "Spark started")
     for output, columns in spec["outputs"].items():
         cols = []
         for c in columns:
@@ -182,12 +200,13 @@ def main():
             .partitionBy("part")
             .parquet(f"{spec['stagingUrl']}/_spark/{output}")
         )
+        log(started, f"{output} written")
 
     counts = {}
     for r in kept.groupBy("out", "part").count().collect():
         counts.setdefault(r["out"], {})[str(r["part"])] = r["count"]
     records = rows.count()
-    valid = events.count()
+    valid = records - sum(counts.get("_rejected", {}).values())
     rejected = records - valid
     duplicates = valid - sum(n for o, byPart in counts.items() if o != "_rejected" for n in byPart.values())
     with open(result_path, "w", encoding="utf-8") as f:
