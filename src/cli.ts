@@ -131,12 +131,27 @@ export function formatError(err: GamepipeError): string {
   return `gamepipe: error ${err.code}: ${err.message}${err.hint ? ` — ${err.hint}` : ''}`;
 }
 
+/** Whether the command line asks for JSON (`--format json` or `--format=json`). */
+export function wantsJson(args: readonly string[]): boolean {
+  return args.some((a, i) => a === '--format=json' || (a === '--format' && args[i + 1] === 'json'));
+}
+
+/** The error as it goes to stderr: a line for people, or one JSON object under --format json. */
+function errorText(err: GamepipeError, asJson: boolean): string {
+  if (!asJson) return formatError(err) + '\n';
+  return (
+    JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint ?? null } }) +
+    '\n'
+  );
+}
+
 /** Parses argv, runs the command, prints errors; resolves to the process exit code. */
 export async function main(
   argv: string[] = process.argv,
   run: Runner = runCommand,
 ): Promise<number> {
   let exitCode = 0;
+  const asJson = wantsJson(argv.slice(2));
   const program = createProgram(async (command, opts) => {
     exitCode = (await run(command, opts)) ?? 0;
   });
@@ -155,14 +170,25 @@ export async function main(
             ? 'see `gamepipe --help` for the commands'
             : `see \`gamepipe ${command} --help\``,
       });
-      process.stderr.write(formatError(usage) + '\n');
+      process.stderr.write(errorText(usage, asJson));
       return 2;
     }
     if (err instanceof GamepipeError) {
-      process.stderr.write(formatError(err) + '\n');
+      process.stderr.write(errorText(err, asJson));
       return USAGE_CODES.has(err.code) ? 2 : 1;
     }
-    process.stderr.write(`gamepipe: unexpected error\n${(err as Error)?.stack ?? String(err)}\n`);
+    if (asJson) {
+      const internal = new GamepipeError(
+        ErrorCodes.internal,
+        String((err as Error)?.message ?? err),
+        {
+          hint: 'a bug: report it with the command line and this message',
+        },
+      );
+      process.stderr.write(errorText(internal, true));
+    } else {
+      process.stderr.write(`gamepipe: unexpected error\n${(err as Error)?.stack ?? String(err)}\n`);
+    }
     return 1;
   }
 }

@@ -1,7 +1,8 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { parseCount } from '../lib/core/options.js';
-import { example, runs, topicOption, type Declare } from './command.js';
+import { json, parseFormat } from '../lib/core/render.js';
+import { example, formatOption, runs, topicOption, type Declare } from './command.js';
 
 /** Under `gamepipe topic`. */
 export const declare: Declare = (topic, run) => {
@@ -22,6 +23,7 @@ export const declare: Declare = (topic, run) => {
         (v: string, prev: string[]) => [...prev, v],
         [] as string[],
       )
+      .addOption(formatOption(['table', 'json'], 'table'))
       .action(runs(run, 'topic create')),
     'gamepipe topic create --topic events --partitions 3 --if-not-exists',
   );
@@ -33,6 +35,7 @@ export interface TopicCreateOptions extends ConfigFlags {
   ifNotExists: boolean;
   /** Extra topic configs as key=value. */
   topicConfig: string[];
+  format: string;
 }
 
 export function parseTopicConfig(entries: string[]): Record<string, string> {
@@ -51,6 +54,7 @@ export function parseTopicConfig(entries: string[]): Record<string, string> {
 
 export async function topicCreate(opts: TopicCreateOptions): Promise<number> {
   const config = configFromFlags(opts);
+  const format = parseFormat(opts.format, ['table', 'json'] as const);
   const { createTopic } = await import('../lib/kafka/admin.js');
   const res = await createTopic(config, {
     topic: config.topic,
@@ -62,6 +66,10 @@ export async function topicCreate(opts: TopicCreateOptions): Promise<number> {
     ifNotExists: opts.ifNotExists,
     configEntries: parseTopicConfig(opts.topicConfig),
   });
+  if (format === 'json') {
+    process.stdout.write(json({ topic: res.topic, created: res.created }) + '\n');
+    return 0;
+  }
   process.stdout.write(
     res.created
       ? `created topic ${res.topic} (${opts.partitions} partitions, replication ${opts.replicationFactor ?? "the cluster's default"}, LogAppendTime)\n`

@@ -1,9 +1,9 @@
 import { Option } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseDuration } from '../lib/core/options.js';
-import { duration, parseFormat, spinner, table } from '../lib/core/render.js';
+import { duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
 import type { Mode } from '../lib/stack/stack.js';
-import { example, runs, type Declare } from './command.js';
+import { example, formatOption, runs, type Declare } from './command.js';
 
 export const declare: Declare = (parent, run) => {
   example(
@@ -21,6 +21,7 @@ export const declare: Declare = (parent, run) => {
           .default('auto'),
       )
       .option('--timeout <seconds>', 'how long to wait for the stack to be ready', '180')
+      .addOption(formatOption(['table', 'json'], 'table'))
       .action(runs(run, 'up')),
     'gamepipe up --mode local',
   );
@@ -29,11 +30,13 @@ export const declare: Declare = (parent, run) => {
 export interface UpOptions extends ConfigFlags {
   mode: string;
   timeout: string;
+  format: string;
 }
 
 export async function up(opts: UpOptions): Promise<number> {
   const config = configFromFlags(opts);
   const mode = parseFormat<Mode>(opts.mode, ['auto', 'local', 'docker']);
+  const format = parseFormat(opts.format, ['table', 'json'] as const);
   const timeoutMs = parseDuration('--timeout', opts.timeout, { minMs: 1_000 });
   const { up: startStack } = await import('../lib/stack/stack.js');
   const spin = await spinner('checking the stack');
@@ -48,6 +51,26 @@ export async function up(opts: UpOptions): Promise<number> {
         ? `the stack is already up (${res.mode}); nothing to start`
         : `the stack is up (${res.mode}; started ${res.started.join(', ') || 'nothing'}) in ${duration(res.elapsedMs)}`,
     );
+    if (format === 'json') {
+      process.stdout.write(
+        json({
+          mode: res.mode,
+          alreadyUp: res.alreadyUp,
+          started: res.started,
+          elapsedMs: res.elapsedMs,
+          services: res.services.map((s) => ({
+            service: s.service,
+            endpoint: s.endpoint,
+            version: s.version,
+          })),
+          topic: config.topic,
+          topicCreated: res.topicCreated,
+          base: config.base,
+          home: config.home,
+        }) + '\n',
+      );
+      return 0;
+    }
     process.stdout.write(
       table(
         ['service', 'endpoint', 'version'],
