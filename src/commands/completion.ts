@@ -20,8 +20,9 @@ export const declare: Declare = (parent, run) => {
       .action(async (shell: string) => {
         await run('completion', { shell, tree: treeOf(parent) });
       }),
-    'source <(gamepipe completion bash)',
+    'gamepipe completion bash > ~/.local/share/bash-completion/completions/gamepipe',
     'gamepipe completion fish > ~/.config/fish/completions/gamepipe.fish',
+    'source <(gamepipe completion bash)   # this shell only',
   );
 };
 

@@ -205,6 +205,29 @@ async function lakeRows(base: string, date: string): Promise<Record<string, unkn
   });
 }
 
+/** Each output's Parquet schema, as its first file's footer states it (the root's name aside). */
+async function lakeSchemas(base: string, date: string): Promise<Record<string, unknown>> {
+  const { parquetMetadata } = await import('hyparquet');
+  return withHdfs(stackConfig(), async (hdfs) => {
+    const out: Record<string, unknown> = {};
+    for (const o of OUTPUTS) {
+      const dir = outputDir(base, o, date);
+      const first = (await hdfs.listStatus(dir))[0]?.pathSuffix as string;
+      const buf = await hdfs.read(`${dir}/${first}`);
+      const meta = parquetMetadata(
+        buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer,
+      );
+      out[o] = meta.schema.slice(1).map((e) => ({
+        name: e.name,
+        type: e.type,
+        repetition: e.repetition_type,
+        logical: e.logical_type,
+      }));
+    }
+    return out;
+  });
+}
+
 async function manifest(base: string, date: string): Promise<Record<string, unknown>> {
   return withHdfs(stackConfig(), async (hdfs) =>
     JSON.parse((await hdfs.read(manifestPath(base, date))).toString('utf8')),
@@ -252,6 +275,10 @@ describe('extract --engine spark: the same lake as the embedded engine (real sta
     assert.equal(ra.duplicates, valid.length - new Set(valid.map((r) => r.id)).size);
 
     const [rowsA, rowsB] = [await lakeRows(embedded, date), await lakeRows(spark, date)];
+    // the same schema: names, physical and logical types, and which columns are required
+    const [schemaA, schemaB] = [await lakeSchemas(embedded, date), await lakeSchemas(spark, date)];
+    assert.deepEqual(schemaB, schemaA);
+    assert.equal(Object.keys(schemaA).length, 3);
     assert.deepEqual(Object.keys(rowsB).sort(), Object.keys(rowsA).sort(), 'the same file names');
     for (const f of Object.keys(rowsA)) assert.deepEqual(rowsB[f], rowsA[f], `rows of ${f}`);
     const reasons = Object.entries(rowsA)
