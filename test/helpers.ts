@@ -413,3 +413,16 @@ export async function foreignLease(base: string, day: string, expiresAtMs: numbe
     ),
   );
 }
+
+/**
+ * An error as the text line gamepipe prints without `--format json`, whichever form stderr has:
+ * under `--format json` the error is one JSON object (docs/errors.md).
+ */
+export function textError(stderr: string): string {
+  const last = stderr.trim().split('\n').at(-1) ?? '';
+  if (!last.startsWith('{"error":')) return stderr;
+  const { error } = JSON.parse(last) as {
+    error: { code: string; message: string; hint: string | null };
+  };
+  return `gamepipe: error ${error.code}: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`;
+}

@@ -22,6 +22,7 @@ import {
   makeEvent,
   daysAgo,
   extractArgs,
+  textError,
 } from '../helpers.js';
 
 const config = stackConfig();
@@ -486,16 +487,19 @@ print(json.dumps(out))`,
       base,
     ]);
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /GP_TOPIC_NOT_FOUND: topic gp-no-such-topic\S* does not exist/);
-    assert.match(res.stderr, /--topic/);
+    assert.match(
+      textError(res.stderr),
+      /GP_TOPIC_NOT_FOUND: topic gp-no-such-topic\S* does not exist/,
+    );
+    assert.match(textError(res.stderr), /--topic/);
   });
 
   it('bad dates and a base that is a file give their coded errors', async () => {
     const future = await runCli(extractArgs('2099-01-01', topic, base));
     assert.equal(future.code, 1);
-    assert.match(future.stderr, /^gamepipe: error GP_DATE_IN_FUTURE: /);
+    assert.match(textError(future.stderr), /^gamepipe: error GP_DATE_IN_FUTURE: /);
     const bad = await runCli(extractArgs('2026-02-30', topic, base));
-    assert.match(bad.stderr, /^gamepipe: error GP_BAD_DATE: "2026-02-30" is not a date/);
+    assert.match(textError(bad.stderr), /^gamepipe: error GP_BAD_DATE: "2026-02-30" is not a date/);
     const hdfs = new WebHdfs({ url: config.webhdfsUrl, user: config.hdfsUser });
     const file = `${base}-file`;
     await hdfs.create(file, 'not a directory', { overwrite: true });
@@ -511,13 +515,13 @@ print(json.dumps(out))`,
     ]);
     assert.equal(onFile.code, 1);
     assert.match(
-      onFile.stderr,
+      textError(onFile.stderr),
       new RegExp(`^gamepipe: error GP_HDFS_NOT_DIRECTORY: the lake base ${file} is a file`),
     );
     const noKafka = await extract(DAYS[0] as string, '--brokers', '127.0.0.1:1');
-    assert.match(noKafka.stderr, /^gamepipe: error GP_KAFKA_UNAVAILABLE: /);
+    assert.match(textError(noKafka.stderr), /^gamepipe: error GP_KAFKA_UNAVAILABLE: /);
     const noHdfs = await extract(DAYS[0] as string, '--webhdfs-url', 'http://127.0.0.1:1');
-    assert.match(noHdfs.stderr, /^gamepipe: error GP_HDFS_UNAVAILABLE: /);
+    assert.match(textError(noHdfs.stderr), /^gamepipe: error GP_HDFS_UNAVAILABLE: /);
   });
 });
 
@@ -561,7 +565,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
     const second = await runCli(cmd(day));
     assert.equal(second.code, 1, second.stderr);
     assert.match(
-      second.stderr,
+      textError(second.stderr),
       new RegExp(`GP_DATE_LOCKED: ${day} is being extracted by another run: .*pid ${first.pid}`),
     );
     assert.ok(Date.now() - t0 < 3_000, `the refused run took ${Date.now() - t0} ms`);
@@ -593,7 +597,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
         [aCode, aErr],
         [b.code, b.stderr],
       ] as const) {
-        if (code !== 0) assert.match(stderr, /GP_DATE_LOCKED/, stderr);
+        if (code !== 0) assert.match(textError(stderr), /GP_DATE_LOCKED/, stderr);
       }
       assert.ok(codes[0] === 0, `round ${round}: neither run landed`);
       const ids = await lakeEventIds(base, day);
@@ -617,7 +621,7 @@ describe('extract: one run owns a date; a split day reruns byte-identical; inval
     await foreignLease(base, day, expiresAtMs);
     const refused = await runCli(cmd(day));
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /GP_DATE_LOCKED: .*cron@batch-7\.example pid 4242/);
+    assert.match(textError(refused.stderr), /GP_DATE_LOCKED: .*cron@batch-7\.example pid 4242/);
     await new Promise((r) => setTimeout(r, Math.max(0, expiresAtMs - Date.now()) + 200));
     const after = await runCli(cmd(day));
     assert.equal(after.code, 0, after.stderr);
