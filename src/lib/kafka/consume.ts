@@ -47,11 +47,8 @@ export async function consumeTopic(config: KafkaAccess, options: ConsumeOptions)
     },
     { topic },
   );
-  const starts = startOffsets(offsets, {
-    topic,
-    partition: options.partition,
-    offset: options.offset ?? (fromBeginning ? 'beginning' : 'end'),
-  });
+  const offset = options.offset ?? (fromBeginning ? 'beginning' : 'end');
+  const starts = startOffsets(offsets, { topic, partition: options.partition, offset });
   // what is left to read per partition when --exit is set; from the end, nothing is
   const remaining = new Map<number, bigint>();
   for (const o of offsets) {
@@ -71,6 +68,7 @@ export async function consumeTopic(config: KafkaAccess, options: ConsumeOptions)
         { topic, exitAtEnd, max, onRecord, signal },
         remaining,
         starts,
+        offset,
       );
       delivered = res.count;
       if (res.failure === undefined) return res.count;
@@ -96,6 +94,7 @@ async function consumeOnce(
   { topic, exitAtEnd = false, max, onRecord, signal }: ConsumeOptions,
   endOffsets: ReadonlyMap<number, bigint>,
   starts: ReadonlyMap<number, bigint>,
+  offset: StartOffset,
 ): Promise<{ count: number; failure?: unknown }> {
   const remaining = new Map(endOffsets);
   const kafka = createKafka({ ...kafkaAccess(config), clientId: 'gamepipe-consume' });
@@ -116,7 +115,20 @@ async function consumeOnce(
       failure = e.payload.error;
       finish();
     });
-    await consumer.subscribe({ topic, fromBeginning: true });
+    // an offset in the middle: seek there once the group has given us the partitions (kafkajs
+    // refuses a seek before); records before it are skipped below until the seek takes effect
+    if (typeof offset === 'number') {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        for (const [partition, at] of starts) {
+          try {
+            consumer.seek({ topic, partition, offset: String(at) });
+          } catch {
+            // not assigned yet: reading from the beginning and skipping is still right
+          }
+        }
+      });
+    }
+    await consumer.subscribe({ topic, fromBeginning: offset !== 'end' });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
@@ -138,8 +150,6 @@ async function consumeOnce(
         if ((max !== undefined && count >= max) || (exitAtEnd && remaining.size === 0)) finish();
       },
     });
-    for (const [partition, offset] of starts)
-      consumer.seek({ topic, partition, offset: String(offset) });
     await done;
   } catch (err) {
     failure = err;
