@@ -9,8 +9,6 @@ Usage: spark-submit extract_job.py SPEC.json RESULT.json
 
 import bisect
 import json
-import math
-import re
 import sys
 
 from event_rules import Rules
