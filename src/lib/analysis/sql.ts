@@ -81,30 +81,23 @@ function corrupt(path: string, message: string, cause: unknown): GamepipeError {
 }
 
 /**
- * The view of one output over its local copies: each date's files with a `date` column; an
- * output with no file in the range is an empty view of the lake's columns, so a query naming it
- * still runs.
+ * The view of one output over its local copies: one hive-partitioned scan of the files (the cache
+ * lays them out as `<output>/date=D/`, which gives the `date` column), by name so that files
+ * written by different schema versions line up; an output with no file in the range is an empty
+ * view of the lake's columns, so a query naming it still runs.
  */
 function viewSql(output: EventOutput, files: LakeFile[], paths: Map<LakeFile, string>): string {
-  const byDate = new Map<string, string[]>();
-  for (const f of files) {
-    if (f.output !== output) continue;
-    const list = byDate.get(f.date) ?? [];
-    list.push(paths.get(f) as string);
-    byDate.set(f.date, list);
-  }
-  if (byDate.size === 0) {
+  const list = files.filter((f) => f.output === output).map((f) => paths.get(f) as string);
+  if (list.length === 0) {
     const cols = OUTPUT_COLUMNS[output].map(
       (c) => `CAST(NULL AS ${DUCKDB_TYPE[c.kind]}) AS ${quoteId(c.name)}`,
     );
     return `SELECT ${cols.join(', ')}, CAST(NULL AS DATE) AS date WHERE false`;
   }
-  return [...byDate]
-    .map(
-      ([date, list]) =>
-        `SELECT *, DATE ${quoteStr(date)} AS date FROM read_parquet([${list.map(quoteStr).join(', ')}])`,
-    )
-    .join(' UNION ALL BY NAME ');
+  return (
+    `SELECT * FROM read_parquet([${list.map(quoteStr).join(', ')}], hive_partitioning = true, ` +
+    `hive_types = {'date': DATE}, union_by_name = true)`
+  );
 }
 
 /**
@@ -161,20 +154,27 @@ async function onDuckDb(
   queries: Record<string, string>,
 ): Promise<Pick<QueriesResult, 'results' | 'cache'>> {
   const paths = new Map(selection.files.map((f, i) => [f, use.paths[i] as string]));
-  for (const output of EVENT_OUTPUTS)
-    await conn.run(`CREATE VIEW ${output} AS ${viewSql(output, selection.files, paths)}`);
+  // a file DuckDB cannot read is the lake's problem, not the query's: name it in HDFS
+  const failed = (err: unknown): GamepipeError => {
+    const message = (err as Error).message ?? String(err);
+    for (const [file, local] of paths) {
+      if (message.includes(local)) return corrupt(file.path, message, err);
+    }
+    return queryFailed(message);
+  };
+  try {
+    for (const output of EVENT_OUTPUTS)
+      await conn.run(`CREATE VIEW ${output} AS ${viewSql(output, selection.files, paths)}`);
+  } catch (err) {
+    throw failed(err);
+  }
   const results: Record<string, QueryResult> = {};
   for (const [name, query] of Object.entries(queries)) {
     let reader;
     try {
       reader = await conn.runAndReadAll(query);
     } catch (err) {
-      const message = (err as Error).message ?? String(err);
-      // a file DuckDB cannot read is the lake's problem, not the query's: name it in HDFS
-      for (const [file, local] of paths) {
-        if (message.includes(local)) throw corrupt(file.path, message, err);
-      }
-      throw queryFailed(message);
+      throw failed(err);
     }
     results[name] = {
       columns: reader.columnNames(),

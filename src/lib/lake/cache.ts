@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { WebHdfs } from '../hdfs/webhdfs.js';
 import type { LakeFile } from './files.js';
 
@@ -18,8 +18,9 @@ export interface CacheUse {
 }
 
 /**
- * Local copies of the lake's Parquet files, for engines that read local files (DuckDB). A copy is
- * named by the file's path, length and modification time, so a file rewritten on HDFS (a rerun of
+ * Local copies of the lake's Parquet files, for engines that read local files (DuckDB), laid out
+ * as the lake is (`<dir>/<output>/date=D/`), so that one hive-partitioned scan reads a range of
+ * dates with its `date` column. A copy is named by the file's path, length and modification time, so a file rewritten on HDFS (a rerun of
  * its date) is fetched again and its old copy ages out; the lake's file names are deterministic,
  * so a name never stands for two contents. The cache keeps at most `maxBytes`, dropping the
  * copies used longest ago (a copy's modification time is its last use).
@@ -32,8 +33,10 @@ export class LakeCache {
 
   /** The local copies of `files`, fetched over WebHDFS where missing. */
   async get(hdfs: WebHdfs, files: readonly LakeFile[]): Promise<CacheUse> {
-    await mkdir(this.dir, { recursive: true });
-    const paths = files.map((f) => join(this.dir, copyName(f)));
+    const paths = files.map((f) => join(this.dir, f.output, `date=${f.date}`, copyName(f)));
+    await Promise.all(
+      [...new Set(paths.map((p) => dirname(p)))].map((d) => mkdir(d, { recursive: true })),
+    );
     const use: CacheUse = { paths, hits: 0, fetched: 0, fetchedBytes: 0, evicted: 0 };
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -65,7 +68,7 @@ export class LakeCache {
   /** Deletes the copies used longest ago until the cache fits, never one of `keep`. */
   private async evict(keep: ReadonlySet<string>): Promise<number> {
     const entries = await Promise.all(
-      (await readdir(this.dir))
+      (await readdir(this.dir, { recursive: true }))
         .filter((n) => n.endsWith('.parquet'))
         .map(async (n) => {
           const path = join(this.dir, n);
@@ -79,6 +82,8 @@ export class LakeCache {
       if (total <= this.maxBytes) break;
       if (keep.has(e.path)) continue;
       await rm(e.path, { force: true });
+      // a date directory left empty goes too
+      await rmdir(dirname(e.path)).catch(() => undefined);
       total -= e.size;
       evicted++;
     }
