@@ -12,6 +12,8 @@ import * as completion from './commands/completion.js';
 import * as configInit from './commands/config-init.js';
 import * as du from './commands/du.js';
 import * as ls from './commands/ls.js';
+import * as logs from './commands/logs.js';
+import * as restart from './commands/restart.js';
 import * as rm from './commands/rm.js';
 import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
@@ -35,6 +37,8 @@ const ACTIONS: Record<string, (opts: never) => Promise<number | void>> = {
   up: up.up,
   down: down.down,
   status: status.status,
+  restart: restart.restart,
+  logs: logs.logs,
   'topic create': topicCreate.topicCreate,
   'topic delete': topicDelete.topicDelete,
   'topic alter': topicAlter.topicAlter,
@@ -88,7 +92,7 @@ export function createProgram(run: Runner = runCommand): Command {
     .option('--base <path>', "lake's base directory on HDFS");
   example(program, 'gamepipe up', 'gamepipe status', 'gamepipe topic describe', 'gamepipe down');
 
-  for (const c of [up, down, status]) c.declare(program, run);
+  for (const c of [up, down, restart, status, logs]) c.declare(program, run);
   const topic = program
     .command('topic')
     .description('create, describe, list, alter and delete Kafka topics');

@@ -14,6 +14,7 @@ const NOT_DATA: Record<string, string> = {
   serve: 'a server: its output is the access log',
   demo: 'a walk-through for people: each step timed, then the reports',
   completion: 'prints a shell script',
+  logs: "prints a service's log as the service wrote it",
   'config init': 'writes a YAML file',
 };
 

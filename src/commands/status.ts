@@ -78,8 +78,16 @@ export async function status(opts: StatusOptions): Promise<number> {
   } else {
     process.stdout.write(
       table(
-        ['service', 'state', 'endpoint', 'version', 'detail'],
-        services.map((s) => [s.service, s.state, s.endpoint, s.version, s.detail]),
+        ['service', 'state', 'pid', 'ports', 'endpoint', 'version', 'detail'],
+        services.map((s) => [
+          s.service,
+          s.state,
+          s.pid ?? '',
+          (s.ports ?? []).join(','),
+          s.endpoint,
+          s.version,
+          s.detail,
+        ]),
       ) + '\n',
     );
     if (lake && 'error' in lake)

@@ -1,8 +1,8 @@
 import { Option } from 'commander';
-import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { configFromFlags, type Config, type ConfigFlags } from '../lib/core/config.js';
 import { parseDuration } from '../lib/core/options.js';
 import { duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
-import type { Mode } from '../lib/stack/stack.js';
+import type { Mode, UpResult } from '../lib/stack/stack.js';
 import { example, formatOption, runs, type Declare } from './command.js';
 
 export const declare: Declare = (parent, run) => {
@@ -52,32 +52,11 @@ export async function up(opts: UpOptions): Promise<number> {
         : `the stack is up (${res.mode}; started ${res.started.join(', ') || 'nothing'}) in ${duration(res.elapsedMs)}`,
     );
     if (format === 'json') {
-      process.stdout.write(
-        json({
-          mode: res.mode,
-          alreadyUp: res.alreadyUp,
-          started: res.started,
-          elapsedMs: res.elapsedMs,
-          services: res.services.map((s) => ({
-            service: s.service,
-            endpoint: s.endpoint,
-            version: s.version,
-          })),
-          topic: config.topic,
-          topicCreated: res.topicCreated,
-          base: config.base,
-          home: config.home,
-        }) + '\n',
-      );
+      process.stdout.write(json(upSummary(config, res)) + '\n');
       return 0;
     }
-    process.stdout.write(
-      table(
-        ['service', 'endpoint', 'version'],
-        res.services.map((s) => [s.service, s.endpoint, s.version]),
-      ) + '\n',
-    );
-    process.stdout.write(
+    process.stdout.write(upTable(res) + '\n');
+    process.stderr.write(
       `topic ${config.topic} ${res.topicCreated ? 'created' : 'ready'}; lake base ${config.base} ready; data in ${config.home}\n`,
     );
     return 0;
@@ -85,4 +64,39 @@ export async function up(opts: UpOptions): Promise<number> {
     spin.fail('the stack did not come up');
     throw err;
   }
+}
+
+/** What `up` (and `restart`) report under --format json. */
+export function upSummary(config: Config, res: UpResult): Record<string, unknown> {
+  return {
+    mode: res.mode,
+    alreadyUp: res.alreadyUp,
+    started: res.started,
+    elapsedMs: res.elapsedMs,
+    services: res.services.map((s) => ({
+      service: s.service,
+      endpoint: s.endpoint,
+      version: s.version,
+      pid: s.pid ?? null,
+      ports: s.ports ?? [],
+    })),
+    topic: config.topic,
+    topicCreated: res.topicCreated,
+    base: config.base,
+    home: config.home,
+  };
+}
+
+/** The services `up` (and `restart`) brought up, as a table. */
+export function upTable(res: UpResult): string {
+  return table(
+    ['service', 'pid', 'ports', 'endpoint', 'version'],
+    res.services.map((s) => [
+      s.service,
+      s.pid ?? '',
+      (s.ports ?? []).join(','),
+      s.endpoint,
+      s.version,
+    ]),
+  );
 }

@@ -2,11 +2,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runCli } from '../helpers.js';
+import { appendFileSync } from 'node:fs';
+import { ROOT, runCli, startCli, textError } from '../helpers.js';
 
 interface StatusJson {
   ok: boolean;
-  services: Array<{ service: string; state: string; version: string }>;
+  services: Array<{
+    service: string;
+    state: string;
+    version: string;
+    pid: number | null;
+    ports: number[];
+  }>;
 }
 
 /** Pids of live processes whose command line mentions `needle`. */
@@ -63,6 +70,13 @@ describe('up / status / down (a stack of its own, on other ports)', function () 
       json.services.filter((s) => s.service !== 'api').map((s) => s.state),
       ['down', 'down', 'down'],
     );
+    // no log yet: a coded error saying how one comes to be
+    const logs = await cli('logs', 'kafka');
+    assert.equal(logs.code, 1);
+    assert.match(
+      textError(logs.stderr),
+      /^gamepipe: error GP_NO_LOG: no kafka log in .*gamepipe up/,
+    );
   });
 
   it('up starts Kafka, NameNode and DataNode and waits until they are ready', async () => {
@@ -95,6 +109,21 @@ describe('up / status / down (a stack of its own, on other ports)', function () 
       json.services[1]?.version,
       pinned('hadoop.pom.xml', /<hadoop\.version>([^<]+)<\/hadoop\.version>/),
     );
+    // each process by its pid and ports, as `docker compose ps` shows them
+    assert.deepEqual(
+      json.services.map((s) => [s.service, s.pid, s.ports]),
+      [
+        ['kafka', pidOf(home, 'kafka'), [19092, 19093]],
+        ['namenode', pidOf(home, 'namenode'), [19870, 18020]],
+        ['datanode', pidOf(home, 'datanode'), [19864, 19866, 19867]],
+        ['api', null, [15000]],
+      ],
+    );
+    const text = await cli('status');
+    assert.match(
+      text.stdout,
+      new RegExp(`kafka\\s+│ up\\s+│ ${pidOf(home, 'kafka')}\\s+│ 19092,19093`),
+    );
   });
 
   it('consume right after up works: the first consumer group waits for its coordinator to load', async () => {
@@ -107,6 +136,73 @@ describe('up / status / down (a stack of its own, on other ports)', function () 
     const res = await cli('consume', '--from-beginning', '--exit');
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /% read 1 event\(s\) from events/);
+  });
+
+  it("logs: a service's log, --tail N its last N lines; -f prints lines as they are appended until Ctrl-C", async () => {
+    const whole = await cli('logs', 'namenode');
+    assert.equal(whole.code, 0, whole.stderr);
+    const file = join(home, 'logs', 'namenode.log');
+    assert.ok(readFileSync(file, 'utf8').startsWith(whole.stdout.slice(0, 2000)));
+    assert.match(whole.stdout, /NameNode/);
+    const last = await cli('logs', 'namenode', '--tail', '3');
+    assert.equal(last.code, 0, last.stderr);
+    const lines = last.stdout.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 3);
+    assert.ok(readFileSync(file, 'utf8').includes(lines.join('\n')));
+    // the newest Spark job's log (a file only this test writes); a last line without its newline
+    // is a line too
+    const spark = join(home, 'logs', 'spark-test.log');
+    const marker = `gamepipe-test-marker-${Date.now()}`;
+    appendFileSync(spark, `${marker}-0\n${marker}-1\n${marker}-2`);
+    const two = await cli('logs', 'spark', '-n', '2');
+    assert.equal(two.stdout, `${marker}-1\n${marker}-2`);
+    appendFileSync(spark, '\n');
+    const follow = startCli(['logs', 'spark', '-f', '--tail', '1'], { env });
+    let seen = '';
+    follow.child.stdout?.on('data', (d: Buffer) => (seen += d.toString()));
+    const until = async (re: RegExp): Promise<void> => {
+      for (let i = 0; i < 200 && !re.test(seen); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(seen, re);
+    };
+    await until(new RegExp(`${marker}-2\\n$`));
+    appendFileSync(spark, `${marker}-3\n`);
+    await until(new RegExp(`${marker}-3\\n$`));
+    follow.child.kill('SIGINT');
+    const done = await follow.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stdout, `${marker}-2\n${marker}-3\n`);
+    rmSync(spark);
+  });
+
+  it('restart kafka: a new broker process on the same ports, the others untouched, the stack ready again', async () => {
+    // a record on a topic of its own, acknowledged by every replica before the restart
+    assert.equal((await cli('topic', 'create', '--topic', 'restart-check')).code, 0);
+    const { createKafka } = await import('../../src/lib/kafka/admin.js');
+    const producer = createKafka({ brokers: [env.GAMEPIPE_BROKERS] }).producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'restart-check',
+      acks: -1,
+      messages: [{ key: 'k', value: '{}' }],
+    });
+    await producer.disconnect();
+    const before = ['kafka', 'namenode', 'datanode'].map((c) => pidOf(home, c));
+    const res = await cli('restart', 'kafka', '--format', 'json');
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as { stopped: string[]; started: string[] };
+    assert.deepEqual([out.stopped, out.started], [['kafka'], ['kafka']]);
+    const after = ['kafka', 'namenode', 'datanode'].map((c) => pidOf(home, c));
+    assert.notEqual(after[0], before[0]);
+    assert.deepEqual(after.slice(1), before.slice(1));
+    const { code, json } = await status();
+    assert.equal(code, 0, JSON.stringify(json));
+    assert.equal(json.services[0]?.pid, after[0]);
+    // the topic and its record survived the restart
+    const read = await cli('consume', '--topic', 'restart-check', '--from-beginning', '--exit');
+    assert.equal(read.code, 0, read.stderr);
+    assert.match(read.stderr, /% read 1 event\(s\) from restart-check/);
+    const bad = await cli('restart', 'hbase');
+    assert.equal(bad.code, 2);
   });
 
   it('up again says so, exits 0 and starts nothing', async () => {

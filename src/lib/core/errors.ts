@@ -49,6 +49,7 @@ export const ErrorCodes = {
   corruptFile: 'GP_CORRUPT_FILE',
   sparkMissing: 'GP_SPARK_MISSING',
   sparkFailed: 'GP_SPARK_FAILED',
+  noLog: 'GP_NO_LOG',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

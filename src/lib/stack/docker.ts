@@ -53,6 +53,33 @@ export async function dockerUp(_config: Config): Promise<void> {
   await compose(['up', '-d']);
 }
 
+export async function dockerRestart(services: readonly string[]): Promise<void> {
+  await compose(['restart', ...services]);
+}
+
 export async function dockerDown(_config: Config, { purge }: { purge: boolean }): Promise<void> {
   await compose(purge ? ['down', '--volumes'] : ['down']);
+}
+
+/** `docker compose logs` of one service, its output passed through; resolves to its exit code. */
+export async function composeLogs(
+  service: string,
+  { follow, tail }: { follow: boolean; tail: number | undefined },
+): Promise<number> {
+  if (!(await dockerAvailable())) {
+    throw new GamepipeError(
+      ErrorCodes.dockerUnavailable,
+      'the stack runs in Docker, but no Docker engine answers',
+      { hint: 'start Docker, then run gamepipe logs again' },
+    );
+  }
+  const { spawn } = await import('node:child_process');
+  const args = ['compose', '-f', COMPOSE_FILE, '-p', 'gamepipe', 'logs'];
+  if (follow) args.push('--follow');
+  if (tail !== undefined) args.push('--tail', String(tail));
+  const child = spawn('docker', [...args, service], { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
 }

@@ -330,7 +330,8 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-function componentPorts(config: Config, c: Component): number[] {
+/** The ports a component of the local stack listens on, its client port first. */
+export function componentPorts(config: Config, c: Component): number[] {
   switch (c) {
     case 'kafka':
       return [brokerAddress(config).port, config.kafkaControllerPort];
@@ -341,8 +342,14 @@ function componentPorts(config: Config, c: Component): number[] {
   }
 }
 
+/** Where a component's own output (stdout and stderr: JVM errors, crashes) goes. */
 export function logFile(paths: StackPaths, c: Component): string {
   return join(paths.logs, `${c}.out`);
+}
+
+/** A component's log: what its log4j writes (rotated to `.1`, `.2`... beside it). */
+export function serviceLog(paths: StackPaths, c: Component): string {
+  return join(paths.logs, c === 'kafka' ? 'kafka-server.log' : `${c}.log`);
 }
 
 function spawnJava(paths: StackPaths, c: Component, args: string[]): number {
@@ -532,7 +539,7 @@ export function assertStillRunning(config: Config, c: Component): void {
     ErrorCodes.stackStart,
     `${c} exited during start-up${tail ? `: ${tail.slice(0, 300)}` : ''}`,
     {
-      hint: `read ${log} and ${join(paths.logs, c === 'kafka' ? 'kafka-server.log' : `${c}.log`)}`,
+      hint: `read ${log} and ${serviceLog(paths, c)}`,
       context: { component: c },
     },
   );

@@ -7,6 +7,8 @@ import { Backoff } from '../core/retry.js';
 import { createTopic, probeKafka } from '../kafka/admin.js';
 import {
   assertStillRunning,
+  COMPONENTS,
+  componentPorts,
   purgeLocal,
   runningPid,
   stackPaths,
@@ -14,7 +16,7 @@ import {
   stopLocal,
   type Component,
 } from './local.js';
-import { dockerAvailable, dockerDown, dockerUp, DOCKER_VERSIONS } from './docker.js';
+import { dockerAvailable, dockerDown, dockerRestart, dockerUp, DOCKER_VERSIONS } from './docker.js';
 import { WebHdfs, withHdfs } from '../hdfs/webhdfs.js';
 
 export type Mode = 'auto' | 'local' | 'docker';
@@ -26,6 +28,10 @@ export interface ServiceStatus {
   endpoint: string;
   version: string;
   detail: string;
+  /** The process of the local stack (null for a docker stack, a cluster, or the API). */
+  pid?: number | null;
+  /** The ports it listens on, its client port first. */
+  ports?: number[];
 }
 
 /** What `up` last started, so `down` and `status` know the mode and versions. */
@@ -83,7 +89,15 @@ export async function probeServices(
   const hdfs = probeHdfs(config, timeoutMs, versions.hadoop);
   const out = [await kafka, ...(await hdfs)];
   if (includeApi) out.push(await probeApi(config, timeoutMs));
-  return out;
+  // each process of a stack `up` started by its pid and ports, as `docker compose ps` names them
+  // (a studio's own cluster has neither here)
+  const paths = stackPaths(config.home);
+  const ours = readStackState(config) !== undefined;
+  return out.map((s) => ({
+    ...s,
+    pid: s.service === 'api' ? null : (runningPid(paths, s.service) ?? null),
+    ports: s.service === 'api' ? [config.apiPort] : ours ? componentPorts(config, s.service) : [],
+  }));
 }
 
 async function probeKafkaService(
@@ -383,4 +397,49 @@ export async function down(
   const res = await stopLocal(config, { graceMs });
   if (purge) purgeLocal(config);
   return { mode: anyRunning || state ? 'local' : 'none', ...res, purged: purge };
+}
+
+export interface RestartResult extends UpResult {
+  /** What was running and was stopped. */
+  stopped: string[];
+  /** What had to be killed after the grace period. */
+  killed: string[];
+}
+
+/**
+ * Stops the chosen services (all when none are named) as `down` does, then brings the stack up
+ * as `up` does: what was not running is started too, and the call returns when all are ready.
+ */
+export async function restart(
+  config: Config,
+  services: readonly Component[] | undefined,
+  {
+    graceMs = 20_000,
+    timeoutMs = 180_000,
+    onProgress = () => undefined,
+  }: { graceMs?: number; timeoutMs?: number; onProgress?: (message: string) => void } = {},
+): Promise<RestartResult> {
+  // in the order `down` stops them: the DataNode before the NameNode
+  const chosen = [...COMPONENTS].reverse().filter((c) => !services || services.includes(c));
+  if (readStackState(config)?.mode === 'docker') {
+    const t0 = Date.now();
+    onProgress(`restarting ${chosen.join(', ')} with docker compose`);
+    await dockerRestart(chosen);
+    onProgress('waiting for Kafka and HDFS to be ready');
+    const ready = await waitReady(config, { timeoutMs, checkAlive: [] });
+    return {
+      mode: 'docker',
+      alreadyUp: false,
+      started: chosen,
+      services: ready,
+      topicCreated: false,
+      elapsedMs: Date.now() - t0,
+      stopped: chosen,
+      killed: [],
+    };
+  }
+  onProgress(`stopping ${chosen.join(', ')}`);
+  const stopped = await stopLocal(config, { graceMs, components: chosen });
+  const res = await up(config, { mode: 'local', timeoutMs, onProgress });
+  return { ...res, stopped: stopped.stopped, killed: stopped.killed };
 }
