@@ -7,7 +7,9 @@
  * Run it at 1 M and at 10 M events: time should grow about linearly and peak RSS stay flat.
  * Every run uses the built code (dist/), as users run it: `npm run build` first.
  *   node --import tsx bench/report.ts [--events 1000000] [--dates 4] [--runs 3] [--no-spark]
- *     [--other DIR]
+ *     [--other DIR] [--base PATH]
+ * --base reuses a lake already extracted (its dates from 2026-11-02 on, as this bench lays them
+ * out): no topic is filled and the lake is kept.
  * Needs the stack (`gamepipe up`). Prints a Markdown table for docs/benchmarks.md.
  */
 import { cpus } from 'node:os';
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'no-spark': { type: 'boolean', default: false },
     other: { type: 'string' },
+    base: { type: 'string' },
   },
 });
 const n = Number(values.events);
@@ -33,10 +36,14 @@ const DATES = Array.from({ length: Number(values.dates) }, (_, i) =>
   new Date(Date.UTC(2026, 10, 2 + i)).toISOString().slice(0, 10),
 );
 
-process.stderr.write(`producing ${n} events over ${DATES.length} dates and extracting them...\n`);
-const topic = await fillTopic(config, n, DATES);
-const base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
-for (const d of DATES) await measuredExtract(topic, base, d);
+let topic: string | undefined;
+let base = values.base as string;
+if (!values.base) {
+  process.stderr.write(`producing ${n} events over ${DATES.length} dates and extracting them...\n`);
+  topic = await fillTopic(config, n, DATES);
+  base = `/tmp/gamepipe-bench/${uniqueName('lake')}`;
+  for (const d of DATES) await measuredExtract(topic, base, d);
+}
 const FROM = DATES[0] as string;
 const TO = DATES[DATES.length - 1] as string;
 
@@ -211,7 +218,7 @@ if (!values['no-spark']) {
   );
 }
 
-await cleanUp(config, topic, base);
+if (topic) await cleanUp(config, topic, base);
 
 console.log(
   `\nbench/report — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), node ${process.version}, ${n} events over ${DATES.length} dates (${FROM} .. ${TO})\n`,

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ErrorCodes, GamepipeError } from './lib/core/errors.js';
+import { setVerbosity } from './lib/core/progress.js';
 import { VERSION } from './lib/core/version.js';
 
 import * as consume from './commands/consume.js';
@@ -89,7 +90,18 @@ export function createProgram(run: Runner = runCommand): Command {
     .option('--brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port]')
     .option('--webhdfs-url <url>', 'WebHDFS (NameNode HTTP) URL')
     .option('--hdfs-user <user>', 'HDFS user name (user.name)')
-    .option('--base <path>', "lake's base directory on HDFS");
+    .option('--base <path>', "lake's base directory on HDFS")
+    .option('-q, --quiet', 'print only data, warnings and errors: no progress or status lines')
+    .option('-v, --verbose', 'print each step as a line of its own, with the time since the start')
+    .hook('preAction', (_program, action) => {
+      const { quiet, verbose } = action.optsWithGlobals<{ quiet?: boolean; verbose?: boolean }>();
+      if (quiet && verbose) {
+        throw new GamepipeError(ErrorCodes.usage, '--quiet and --verbose contradict each other', {
+          hint: 'give one of them',
+        });
+      }
+      setVerbosity(quiet ? 'quiet' : verbose ? 'verbose' : 'normal');
+    });
   example(program, 'gamepipe up', 'gamepipe status', 'gamepipe topic describe', 'gamepipe down');
 
   for (const c of [up, down, restart, status, logs]) c.declare(program, run);

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandAction, createProgram, main } from '../src/cli.js';
 import { parseCount, parseDuration, parseHttpUrl, parseNumber } from '../src/lib/core/options.js';
-import { spinner } from '../src/lib/core/render.js';
 import { daysAgo, runCli, uniqueName } from './helpers.js';
 
 async function parse(argv: string[]): Promise<{ command: string; opts: Record<string, unknown> }> {
@@ -286,20 +285,6 @@ describe('cli: one option parser; a bad value is a usage error (exit 2) naming t
       /GP_CONFIG: gamepipe up starts a local plaintext Kafka, but the config asks for kafkaSecurityProtocol SSL/,
     );
     assert.deepEqual(readdirSync(home), [], 'nothing started, nothing written');
-  });
-
-  it('no spinner on a terminal that reports no width (ora would redraw without end)', async () => {
-    const written: string[] = [];
-    const stream = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, {
-      isTTY: true,
-      columns: 0,
-      write: (s: string) => (written.push(s), true),
-    });
-    const spin = await spinner('working', stream);
-    spin.text('still working');
-    await new Promise((r) => setTimeout(r, 300));
-    spin.succeed('done');
-    assert.deepEqual(written, ['done\n']);
   });
 
   it("status's help says what its exit code means", async () => {

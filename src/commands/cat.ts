@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { parseCount } from '../lib/core/options.js';
 import { parseFormat, table } from '../lib/core/render.js';
@@ -57,7 +58,7 @@ export async function cat(opts: CatOptions): Promise<number> {
         ) + '\n',
       );
     }
-    process.stderr.write(`${rows.length} of ${total} row(s) of ${path}\n`);
+    info(`${rows.length} of ${total} row(s) of ${path}`);
     return 0;
   });
 }

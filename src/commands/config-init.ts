@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { writeOutput } from '../lib/core/output.js';
 import { example, runs, type Declare } from './command.js';
 
@@ -42,6 +43,6 @@ export async function configInit(opts: ConfigInitOptions): Promise<number> {
     await mkdir(dirname(out), { recursive: true });
   }
   await writeOutput(out, configTemplate(config));
-  if (out !== '-') process.stderr.write(`wrote ${out}: edit it, then \`gamepipe status\`\n`);
+  if (out !== '-') info(`wrote ${out}: edit it, then \`gamepipe status\``);
   return 0;
 }

@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import type { ConsumedRecord, StartOffset } from '../lib/kafka/consume.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { parseCount } from '../lib/core/options.js';
@@ -103,7 +104,7 @@ export async function consume(opts: ConsumeOptions): Promise<number> {
         );
       },
     });
-    process.stderr.write(`% read ${count} event(s) from ${config.topic}\n`);
+    info(`% read ${count} event(s) from ${config.topic}`);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

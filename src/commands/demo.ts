@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseCount } from '../lib/core/options.js';
 import { writeOutput } from '../lib/core/output.js';
-import { duration, renderReports, spinner, table } from '../lib/core/render.js';
+import { duration, renderReports, table } from '../lib/core/render.js';
+import { info, progress } from '../lib/core/progress.js';
 import { example, runs, type Declare } from './command.js';
 
 export const declare: Declare = (parent, run) => {
@@ -29,7 +30,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
   const config = configFromFlags(opts);
   const { runDemo } = await import('./demo-pipeline.js');
   const { chartSvg } = await import('../lib/analysis/charts.js');
-  const spin = await spinner('starting');
+  const spin = await progress('starting');
   let res;
   try {
     res = await runDemo(config, {
@@ -37,7 +38,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
       onStep: (s) =>
         typeof s === 'string'
           ? spin.text(`${s}...`)
-          : process.stderr.write(`✔ ${s.name} (${duration(s.ms)}): ${s.summary}\n`),
+          : info(`✔ ${s.name} (${duration(s.ms)}): ${s.summary}`),
     });
   } finally {
     spin.stop();

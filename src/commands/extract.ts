@@ -4,7 +4,8 @@ import { WorkerPool } from '../lib/extract/pool.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { dateRange, formatDate, OUTPUTS, parseDate } from '../lib/lake/layout.js';
 import { parseCount, parseDuration } from '../lib/core/options.js';
-import { bytes, duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
+import { bytes, duration, json, parseFormat, table } from '../lib/core/render.js';
+import { info, progress } from '../lib/core/progress.js';
 import {
   engineOptions,
   example,
@@ -85,18 +86,21 @@ export interface ExtractOptions extends ConfigFlags {
   sparkConf?: string[];
 }
 
+/** The run in a sentence (a status line, on stderr), then the tables (data, on stdout). */
+function summary(r: ExtractResult): string {
+  const what = r.dryRun ? 'would read' : 'landed';
+  return (
+    `${r.date}: ${what} ${r.records} record(s) from ${r.topic}` +
+    (r.dryRun
+      ? ''
+      : `; ${r.rejected} rejected, ${r.duplicates} duplicate(s) dropped; ${duration(r.elapsedMs)}, ${r.eventsPerSecond} events/s`) +
+    (r.dayClosed ? '' : ' (the day is still open: rerun it tomorrow for the rest)') +
+    (r.records === 0 ? `\nno events on ${r.date}: an empty, complete manifest was written` : '')
+  );
+}
+
 function render(r: ExtractResult): string {
   const lines: string[] = [];
-  const what = r.dryRun ? 'would read' : 'landed';
-  lines.push(
-    `${r.date}: ${what} ${r.records} record(s) from ${r.topic}` +
-      (r.dryRun
-        ? ''
-        : `; ${r.rejected} rejected, ${r.duplicates} duplicate(s) dropped; ${duration(r.elapsedMs)}, ${r.eventsPerSecond} events/s`) +
-      (r.dayClosed ? '' : ' (the day is still open: rerun it tomorrow for the rest)'),
-  );
-  if (r.records === 0)
-    lines.push(`no events on ${r.date}: an empty, complete manifest was written`);
   lines.push(
     table(
       ['partition', 'start offset', 'end offset (excl.)', 'records'],
@@ -138,7 +142,7 @@ async function extractOne(
   // the threads first: they load their modules while this one loads Kafka's and HDFS's clients
   const spark = opts.engine === 'spark';
   const pool = opts.dryRun || spark ? undefined : new WorkerPool(threads);
-  const spin = await spinner(
+  const spin = await progress(
     `extracting ${date} from ${config.topic}${spark ? ` with Spark (${config.sparkMaster})` : ''}`,
   );
   let result: ExtractResult;
@@ -154,8 +158,7 @@ async function extractOne(
       leaseTtlMs,
       pool,
       ...(spark && { spark: config }),
-      onProgress: (p) =>
-        spin.text(`extracting ${date}: ${p.read}/${p.total} records (partition ${p.partition})`),
+      onProgress: (p) => spin.count(p.read, p.total, 'records'),
     });
   } catch (err) {
     await pool?.close({ now: true });
@@ -228,10 +231,11 @@ export async function extract(opts: ExtractOptions): Promise<number> {
   };
   if (!several) {
     const result = await extractOne(config, opts, dates[0] as string, settings);
+    if (format !== 'json') info(summary(result));
     process.stdout.write(format === 'json' ? json(result) + '\n' : render(result));
     return 0;
   }
-  if (note) process.stderr.write(`${note}: ${dates.length} date(s) to extract\n`);
+  if (note) info(`${note}: ${dates.length} date(s) to extract`);
   const rows: Array<{ date: string; result?: ExtractResult; error?: GamepipeError }> = [];
   for (const [i, date] of dates.entries()) {
     try {
@@ -262,24 +266,23 @@ export async function extract(opts: ExtractOptions): Promise<number> {
       }) + '\n',
     );
   } else {
+    if (rows.length === 0) info('nothing to extract');
     process.stdout.write(
-      (rows.length === 0 ? 'nothing to extract\n' : '') +
-        table(
-          ['date', 'records', 'rejected', 'duplicates', 'time', 'status'],
-          rows.map(({ date, result: r, error }) =>
-            r
-              ? [
-                  date,
-                  r.records,
-                  r.rejected,
-                  r.duplicates,
-                  duration(r.elapsedMs),
-                  r.dryRun ? 'dry run' : r.dayClosed ? 'landed' : 'landed (day still open)',
-                ]
-              : [date, '', '', '', '', `failed: ${error?.code}`],
-          ),
-        ) +
-        '\n',
+      table(
+        ['date', 'records', 'rejected', 'duplicates', 'time', 'status'],
+        rows.map(({ date, result: r, error }) =>
+          r
+            ? [
+                date,
+                r.records,
+                r.rejected,
+                r.duplicates,
+                duration(r.elapsedMs),
+                r.dryRun ? 'dry run' : r.dayClosed ? 'landed' : 'landed (day still open)',
+              ]
+            : [date, '', '', '', '', `failed: ${error?.code}`],
+        ),
+      ) + '\n',
     );
   }
   return rows.some((r) => r.error) ? 1 : 0;

@@ -2,7 +2,8 @@ import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { planRun } from '../lib/traffic/generator.js';
 import { openLedger } from '../lib/events/ledger.js';
 import { parseCount, parseHttpUrl, parseNumber } from '../lib/core/options.js';
-import { json, parseFormat, spinner, table } from '../lib/core/render.js';
+import { json, parseFormat, table } from '../lib/core/render.js';
+import { info, progress } from '../lib/core/progress.js';
 import type { LoadSummary } from '../lib/traffic/load.js';
 import { example, formatOption, runs, type Declare } from './command.js';
 
@@ -49,7 +50,7 @@ export interface GenerateOptions extends ConfigFlags {
 }
 
 /** The summary as tables: totals and latency, accepted by type and by provider, failures. */
-function render(s: LoadSummary, ledger: string | undefined): string {
+function render(s: LoadSummary): string {
   const byCount = (a: [string, number], b: [string, number]): number =>
     b[1] - a[1] || a[0].localeCompare(b[0]);
   const parts = [
@@ -87,7 +88,6 @@ function render(s: LoadSummary, ledger: string | undefined): string {
   if (Object.keys(s.failures).length > 0) {
     parts.push(table(['failure', 'events'], Object.entries(s.failures)));
   }
-  if (ledger) parts.push(`ledger: ${s.accepted} acknowledged event ids appended to ${ledger}`);
   return parts.map((p) => p + '\n').join('');
 }
 
@@ -104,7 +104,7 @@ export async function generate(opts: GenerateOptions): Promise<number> {
   const bursts = planRun({ n, seed: opts.seed, maxConcurrency: concurrency, batch });
   const { runLoad } = await import('../lib/traffic/load.js');
   const ledger = opts.ledger ? openLedger(opts.ledger) : undefined;
-  const spin = await spinner(`sending ${n} events to ${url}`);
+  const spin = await progress(`sending events to ${url}`);
   let s;
   try {
     s = await runLoad({
@@ -116,12 +116,13 @@ export async function generate(opts: GenerateOptions): Promise<number> {
       retries: parseCount('--retries', opts.retries, { min: 0, max: 100 }),
       onAccepted: ledger?.write,
       onProgress: (p) =>
-        spin.text(`sent ${p.sent}/${n}, accepted ${p.accepted}, failed ${p.failed}`),
+        spin.count(p.sent, n, 'events sent', `${p.accepted} accepted, ${p.failed} failed`),
     });
   } finally {
     spin.stop();
     await ledger?.close();
   }
-  process.stdout.write(format === 'json' ? json(s) + '\n' : render(s, opts.ledger));
+  process.stdout.write(format === 'json' ? json(s) + '\n' : render(s));
+  if (opts.ledger) info(`ledger: ${s.accepted} acknowledged event ids appended to ${opts.ledger}`);
   return s.failed > 0 || s.rejected > 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { datesFromFlags } from '../lib/lake/layout.js';
 import { DEFAULT_PROVIDERS, parseProviders } from '../lib/events/providers.js';
 import { parseFormat, renderReports, type ReportFormat } from '../lib/core/render.js';
@@ -139,8 +140,8 @@ export async function report(opts: ReportOptions): Promise<number> {
   if (out) {
     await writeOutput(out, text);
     if (out !== '-')
-      process.stderr.write(
-        `wrote ${format === 'html' ? 'the HTML report' : `the ${names.join(', ')} report`} to ${out}\n`,
+      info(
+        `wrote ${format === 'html' ? 'the HTML report' : `the ${names.join(', ')} report`} to ${out}`,
       );
   } else {
     process.stdout.write(text);

@@ -1,7 +1,8 @@
 import { Argument } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseDuration } from '../lib/core/options.js';
-import { duration, json, parseFormat, spinner } from '../lib/core/render.js';
+import { duration, json, parseFormat } from '../lib/core/render.js';
+import { progress } from '../lib/core/progress.js';
 import type { Component } from '../lib/stack/local.js';
 import { example, formatOption, runs, type Declare } from './command.js';
 import { upSummary, upTable } from './up.js';
@@ -42,7 +43,7 @@ export async function restart(opts: RestartOptions): Promise<number> {
   const timeoutMs = parseDuration('--timeout', opts.timeout, { minMs: 1_000 });
   const services = opts.service && opts.service.length > 0 ? opts.service : undefined;
   const { restart: restartStack } = await import('../lib/stack/stack.js');
-  const spin = await spinner(`restarting ${services?.join(', ') ?? 'the stack'}`);
+  const spin = await progress(`restarting ${services?.join(', ') ?? 'the stack'}`);
   let res;
   try {
     res = await restartStack(config, services, {

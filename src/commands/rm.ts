@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { json, parseFormat } from '../lib/core/render.js';
 import { example, formatOption, runs, type Declare } from './command.js';
@@ -45,7 +46,7 @@ export async function rm(opts: RmOptions): Promise<number> {
     }
     for (const p of paths) await hdfs.delete(p, { recursive: opts.recursive });
     if (format === 'json') process.stdout.write(json({ deleted: paths }) + '\n');
-    else process.stderr.write(paths.map((p) => `deleted ${p}\n`).join(''));
+    else info(paths.map((p) => `deleted ${p}`).join('\n'));
     return 0;
   });
 }

@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { parseDuration } from '../lib/core/options.js';
 import { example, runs, topicOption, type Declare } from './command.js';
 
@@ -76,21 +77,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
       `gamepipe serve: warning: topic ${config.topic} does not exist, so events get 503; create it with \`gamepipe topic create --topic ${config.topic}\`\n`,
     );
   }
-  process.stderr.write(
+  info(
     `gamepipe serve: listening on ${api.url} → Kafka ${config.brokers.join(',')} topic ${config.topic}` +
-      `${token ? ' (bearer token required)' : ''}; stop with Ctrl-C or SIGTERM\n`,
+      `${token ? ' (bearer token required)' : ''}; stop with Ctrl-C or SIGTERM`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  process.stderr.write(
-    `gamepipe serve: ${signal}: finishing requests in flight and flushing to Kafka\n`,
-  );
+  info(`gamepipe serve: ${signal}: finishing requests in flight and flushing to Kafka`);
   await api.close();
   await log?.close();
-  process.stderr.write(
-    `gamepipe serve: stopped; ${api.metrics.events.get({ kind: 'purchase' }) + api.metrics.events.get({ kind: 'join_guild' })} events produced\n`,
+  info(
+    `gamepipe serve: stopped; ${api.metrics.events.get({ kind: 'purchase' }) + api.metrics.events.get({ kind: 'join_guild' })} events produced`,
   );
   return 0;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { datesFromFlags } from '../lib/lake/layout.js';
 import { parseCount } from '../lib/core/options.js';
 import { writeOutput } from '../lib/core/output.js';
@@ -101,10 +102,10 @@ export async function sql(opts: SqlOptions): Promise<number> {
   if (opts.out) await writeOutput(opts.out, text);
   else process.stdout.write(text);
   const c = res.cache;
-  process.stderr.write(
+  info(
     !c
-      ? `${res.dates.length} date(s); Spark (${config.sparkMaster}) read the lake's files\n`
-      : `${res.dates.length} date(s); ${c.hits} file(s) from the local cache, ${c.fetched} fetched (${bytes(c.fetchedBytes)})${c.evicted ? `, ${c.evicted} old cop${c.evicted === 1 ? 'y' : 'ies'} dropped` : ''}\n`,
+      ? `${res.dates.length} date(s); Spark (${config.sparkMaster}) read the lake's files`
+      : `${res.dates.length} date(s); ${c.hits} file(s) from the local cache, ${c.fetched} fetched (${bytes(c.fetchedBytes)})${c.evicted ? `, ${c.evicted} old cop${c.evicted === 1 ? 'y' : 'ies'} dropped` : ''}`,
   );
   return 0;
 }

@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { parseCount } from '../lib/core/options.js';
 import { json, parseFormat } from '../lib/core/render.js';
 import { example, formatOption, runs, topicOption, type Declare } from './command.js';
@@ -34,12 +35,10 @@ export async function topicAlter(opts: TopicAlterOptions): Promise<number> {
       json({ topic: config.topic, partitionsBefore: before, partitions: after }) + '\n',
     );
   } else if (before === after) {
-    process.stderr.write(
-      `topic ${config.topic} already has ${after} partitions: nothing changed\n`,
-    );
+    info(`topic ${config.topic} already has ${after} partitions: nothing changed`);
   } else {
-    process.stderr.write(
-      `topic ${config.topic}: ${before} → ${after} partitions. Restart the serve instances (one at a time) to use the new ones: each places keys by the count it read when it started. A Host's later events may then go to another partition than its earlier ones; extract reads every partition's range, so days land whole.\n`,
+    info(
+      `topic ${config.topic}: ${before} → ${after} partitions. Restart the serve instances (one at a time) to use the new ones: each places keys by the count it read when it started. A Host's later events may then go to another partition than its earlier ones; extract reads every partition's range, so days land whole.`,
     );
   }
   return 0;

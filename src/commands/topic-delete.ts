@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { info } from '../lib/core/progress.js';
 import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { json, parseFormat } from '../lib/core/render.js';
 import { example, formatOption, runs, type Declare } from './command.js';
@@ -42,6 +43,6 @@ export async function topicDelete(opts: TopicDeleteOptions): Promise<number> {
   const { deleteTopic } = await import('../lib/kafka/admin.js');
   await deleteTopic(config, opts.name);
   if (format === 'json') process.stdout.write(json({ topic: opts.name, deleted: true }) + '\n');
-  else process.stderr.write(`deleted topic ${opts.name}\n`);
+  else info(`deleted topic ${opts.name}`);
   return 0;
 }

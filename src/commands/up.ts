@@ -1,7 +1,8 @@
 import { Option } from 'commander';
 import { configFromFlags, type Config, type ConfigFlags } from '../lib/core/config.js';
 import { parseDuration } from '../lib/core/options.js';
-import { duration, json, parseFormat, spinner, table } from '../lib/core/render.js';
+import { duration, json, parseFormat, table } from '../lib/core/render.js';
+import { info, progress } from '../lib/core/progress.js';
 import type { Mode, UpResult } from '../lib/stack/stack.js';
 import { example, formatOption, runs, type Declare } from './command.js';
 
@@ -39,7 +40,7 @@ export async function up(opts: UpOptions): Promise<number> {
   const format = parseFormat(opts.format, ['table', 'json'] as const);
   const timeoutMs = parseDuration('--timeout', opts.timeout, { minMs: 1_000 });
   const { up: startStack } = await import('../lib/stack/stack.js');
-  const spin = await spinner('checking the stack');
+  const spin = await progress('checking the stack');
   try {
     const res = await startStack(config, {
       mode,
@@ -56,8 +57,8 @@ export async function up(opts: UpOptions): Promise<number> {
       return 0;
     }
     process.stdout.write(upTable(res) + '\n');
-    process.stderr.write(
-      `topic ${config.topic} ${res.topicCreated ? 'created' : 'ready'}; lake base ${config.base} ready; data in ${config.home}\n`,
+    info(
+      `topic ${config.topic} ${res.topicCreated ? 'created' : 'ready'}; lake base ${config.base} ready; data in ${config.home}`,
     );
     return 0;
   } catch (err) {

@@ -143,6 +143,34 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     assert.deepEqual(await checksums(outputDir(base, 'join_guild', DAYS[1] as string)), before.g);
   });
 
+  it('progress on stderr (a line every few seconds when it is not a terminal); --quiet prints only the data, --verbose each phase; data stays on stdout', async () => {
+    const day = DAYS[1] as string;
+    // not a terminal, a line at most every GAMEPIPE_PROGRESS_SECONDS: here, every time
+    const lines = await extractIn({ GAMEPIPE_PROGRESS_SECONDS: '0.001' }, day);
+    assert.equal(lines.code, 0, lines.stderr);
+    assert.match(
+      lines.stderr,
+      /^\[\s+\d+s\] extracting \S+ from \S+: [\d,]+\/500 records \(\d+%\)/m,
+    );
+    JSON.parse(lines.stdout);
+    // text: the sentence is a status line (stderr), the tables are the data (stdout)
+    const text = await runCli(extractArgs(day, topic, base));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, new RegExp(`^${day}: landed 500 record\\(s\\)`, 'm'));
+    assert.doesNotMatch(text.stdout, /landed/);
+    assert.match(text.stdout, /│ partition │ start offset/);
+    const quiet = await runCli(extractArgs(day, topic, base, '--quiet'));
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.equal(quiet.stdout, text.stdout);
+    const verbose = await runCli(extractArgs(day, topic, base, '-v'));
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.match(verbose.stderr, /^\[\s+0s\] extracting \S+ from \S+\n/m);
+    const both = await runCli(extractArgs(day, topic, base, '-q', '-v'));
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /GP_USAGE: --quiet and --verbose contradict each other/);
+  });
+
   it('kill -9 at any point leaves the previous complete output or none; the rerun is exact and leaves no staging', async () => {
     const date = DAYS[1] as string;
     // small row groups, so a crash can hit between two of them; the same setting for every run
@@ -372,7 +400,7 @@ describe('extract: a day from Kafka to Parquet on HDFS (real broker and HDFS)', 
     const empty = daysAgo(22);
     const res = await runCli(extractArgs(empty, topic, base));
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, new RegExp(`no events on ${empty}: an empty, complete manifest`));
+    assert.match(res.stderr, new RegExp(`no events on ${empty}: an empty, complete manifest`));
     const m = await manifest(base, empty);
     assert.equal(m?.records, 0);
     assert.deepEqual(m?.outputs.purchases, { rows: 0, files: [] });

@@ -1,6 +1,5 @@
 import type Table from 'cli-table3';
 import { createRequire } from 'node:module';
-import type { Ora } from 'ora';
 import { GamepipeError, ErrorCodes } from './errors.js';
 
 export type Format = 'table' | 'json';
@@ -62,46 +61,6 @@ export function permissionString(octal: string, isDir: boolean): string {
 /** "2026-11-28 03:57" in UTC, like `hadoop fs -ls`. */
 export function shortTime(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 16).replace('T', ' ');
-}
-
-export interface Spinner {
-  text(message: string): void;
-  succeed(message: string): void;
-  fail(message: string): void;
-  stop(): void;
-}
-
-/** An ora spinner on stderr when it is a TTY; otherwise silent until the final line. */
-export async function spinner(
-  initial: string,
-  stream: NodeJS.WriteStream = process.stderr,
-): Promise<Spinner> {
-  // a terminal that reports no width (under `script`, some CI runners) gets no spinner: ora
-  // divides by the width and redraws without end
-  if (!stream.isTTY || !(stream.columns > 0)) {
-    return {
-      text: () => undefined,
-      succeed: (m) => stream.write(`${m}\n`),
-      fail: (m) => stream.write(`${m}\n`),
-      stop: () => undefined,
-    };
-  }
-  const { default: ora } = await import('ora');
-  const s: Ora = ora({ text: initial, stream }).start();
-  return {
-    text: (m) => {
-      s.text = m;
-    },
-    succeed: (m) => {
-      s.succeed(m);
-    },
-    fail: (m) => {
-      s.fail(m);
-    },
-    stop: () => {
-      s.stop();
-    },
-  };
 }
 
 /** Reports as tables, JSON, CSV, Markdown or one self-contained HTML page. */

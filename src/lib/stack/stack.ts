@@ -323,6 +323,7 @@ export async function up(
   const services = await waitReady(config, {
     timeoutMs,
     checkAlive: resolved === 'local' ? (started as Component[]) : [],
+    onProgress,
   });
   const topic = await createTopic(config, { topic: config.topic, ifNotExists: true });
   await withHdfs(config, async (hdfs) => {
@@ -340,8 +341,13 @@ export async function up(
 
 async function waitReady(
   config: Config,
-  { timeoutMs, checkAlive }: { timeoutMs: number; checkAlive: Component[] },
+  {
+    timeoutMs,
+    checkAlive,
+    onProgress = () => undefined,
+  }: { timeoutMs: number; checkAlive: Component[]; onProgress?: (message: string) => void },
 ): Promise<ServiceStatus[]> {
+  const t0 = Date.now();
   // a probe every half second until the deadline
   const poll = new Backoff({
     retries: Infinity,
@@ -351,7 +357,16 @@ async function waitReady(
   });
   for (;;) {
     const services = await probeServices(config);
-    if (services.every((s) => s.state === 'up')) return services;
+    const ready = services.filter((s) => s.state === 'up');
+    if (ready.length === services.length) return services;
+    onProgress(
+      `waiting for Kafka and HDFS: ${ready.length}/${services.length} ready (${Math.floor((ready.length * 100) / services.length)}%; ${services
+        .filter((s) => s.state !== 'up')
+        .map((s) => s.service)
+        .join(
+          ', ',
+        )} not yet), ${Math.round((Date.now() - t0) / 1000)}s of at most ${Math.round(timeoutMs / 1000)}s`,
+    );
     for (const c of checkAlive) assertStillRunning(config, c);
     if (!(await poll.next())) {
       const down = services.filter((s) => s.state === 'down');
