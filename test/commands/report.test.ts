@@ -178,7 +178,7 @@ describe('report: the business questions from the lake (real stack)', function (
         provider: string;
         events: number;
         players: number;
-        most_popular_event: string;
+        mostPopularEvent: string;
       }>;
       matrix: Record<string, Record<string, number>>;
     };
@@ -190,7 +190,7 @@ describe('report: the business questions from the lake (real stack)', function (
     for (const p of j.providers) {
       const mine = planted.filter((x) => x.provider === p.provider);
       assert.equal(p.players, new Set(mine.map((x) => x.host)).size, p.provider);
-      assert.equal(p.most_popular_event, sorted(tally(mine, (x) => x.type))[0]?.[0], p.provider);
+      assert.equal(p.mostPopularEvent, sorted(tally(mine, (x) => x.type))[0]?.[0], p.provider);
       for (const [type, n] of tally(mine, (x) => x.type))
         assert.equal(j.matrix[p.provider]?.[type], n);
     }
@@ -210,7 +210,7 @@ describe('report: the business questions from the lake (real stack)', function (
         date: string;
         events: number;
         drift: boolean;
-        provider_mix_test: { distance: number } | null;
+        providerMixTest: { distance: number } | null;
       }>;
     };
     assert.deepEqual(
@@ -446,10 +446,10 @@ describe('report: the business questions from the lake (real stack)', function (
     const [embedded, spark] = await both(['report', 'all']);
     assert.deepEqual(spark, embedded);
     // the numbers are the planted ones, not just equal to each other
-    const all = embedded as Record<string, { total?: number; players_in_range?: number }>;
+    const all = embedded as Record<string, { total?: number; playersInRange?: number }>;
     assert.deepEqual(Object.keys(all).sort(), ['daily', 'events', 'hosts', 'items', 'users']);
     assert.equal(all.events?.total, planted.length);
-    assert.equal(all.users?.players_in_range, new Set(planted.map((p) => p.host)).size);
+    assert.equal(all.users?.playersInRange, new Set(planted.map((p) => p.host)).size);
     const q =
       // money as DECIMAL: a DOUBLE's sum or mean depends on the order rows arrive in (docs/reports.md)
       'SELECT date, item, count(*) AS purchases, sum(quantity) AS units, ' +

@@ -223,7 +223,7 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
         events: r.events,
         share: r.share,
         players: r.players,
-        most_popular_event: r.top,
+        mostPopularEvent: r.top,
       })),
       matrix: Object.fromEntries(
         order.map((p, i) => [
@@ -231,7 +231,7 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
           Object.fromEntries(types.map((e, j) => [e, (matrix[i] as number[])[j]])),
         ]),
       ),
-      matched_against: [...providers, OTHER],
+      matchedAgainst: [...providers, OTHER],
     },
   };
 }
@@ -375,12 +375,12 @@ function dailyReport(
         date: d.date,
         events: d.total,
         change: d.change,
-        by_event_type: Object.fromEntries(types.map((e, j) => [e, d.byType[j]])),
-        provider_share: Object.fromEntries(
+        byEventType: Object.fromEntries(types.map((e, j) => [e, d.byType[j]])),
+        providerShare: Object.fromEntries(
           provs.map((p, j) => [p, share(d.byProvider[j] as number, d.total)]),
         ),
-        event_mix_test: d.typeTest,
-        provider_mix_test: d.providerTest,
+        eventMixTest: d.typeTest,
+        providerMixTest: d.providerTest,
         drift: d.drift,
       })),
     },
@@ -435,7 +435,7 @@ function itemsReport(lake: Lake): Report {
         item: r.k,
         purchases: r.purchases,
         units: r.units,
-        priced_purchases: r.priced,
+        pricedPurchases: r.priced,
         revenue: Math.round(r.revenue * 100) / 100,
       })),
     },
@@ -473,7 +473,7 @@ function usersReport(lake: Lake): Report {
         series: [{ name: 'players', values: perDay.map((d) => d.players) }],
       },
     ],
-    data: { players_in_range: all.players, days: perDay },
+    data: { playersInRange: all.players, days: perDay },
   };
 }
 

@@ -35,6 +35,11 @@ describe('lake/cache: local copies of the lake files (real HDFS)', function () {
       const first = await cache.get(hdfs, [a as LakeFile, b as LakeFile]);
       assert.deepEqual([first.fetched, first.hits, first.evicted], [2, 0, 0]);
       assert.equal(readFileSync(first.paths[0] as string, 'utf8'), 'a'.repeat(1_000));
+      // laid out as the lake is, so one hive-partitioned scan gives the date column
+      assert.match(
+        first.paths[0] as string,
+        new RegExp(`^${dir}/purchases/date=2026-12-01/[0-9a-f]{32}\\.parquet$`),
+      );
       await new Promise((r) => setTimeout(r, 20)); // a's and b's last use before c's
       const again = await cache.get(hdfs, [b as LakeFile]);
       assert.deepEqual([again.fetched, again.hits], [0, 1]);
