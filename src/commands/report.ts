@@ -55,7 +55,14 @@ export const declare: Declare = (parent, run) => {
       engineOptions(
         dateOptions(reportCmd.command(name).description(description))
           .addOption(formatOption(['table', 'json', 'csv', 'markdown', 'html'], 'table'))
-          .option('--out <file>', 'write to a file (html: default gamepipe-report.html)')
+          .option(
+            '--out <file>',
+            'write to a file, `-` for stdout (html: default gamepipe-report.html)',
+          )
+          .option(
+            '--table <name>',
+            'csv: the table to print, when the report has several (the error lists them)',
+          )
           .option(
             '--providers <list>',
             'providers to match Host against (default: comcast,att,google,frontier,cox,earthlink)',
@@ -93,6 +100,7 @@ export interface ReportOptions extends ConfigFlags {
   to?: string;
   format: string;
   out?: string;
+  table?: string;
   providers?: string;
   includeIncomplete: boolean;
   threshold: string;
@@ -107,7 +115,7 @@ export interface ReportOptions extends ConfigFlags {
 
 const FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv', 'markdown', 'html'];
 
-/** Answers the business questions from the lake; `--format html` writes every report in one page. */
+/** Answers the business questions from the lake; `report all` holds every report (one HTML page). */
 export async function report(opts: ReportOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, FORMATS);
@@ -116,9 +124,8 @@ export async function report(opts: ReportOptions): Promise<number> {
   const providers = parseProviders(
     opts.providers ?? process.env.GAMEPIPE_PROVIDERS ?? [...DEFAULT_PROVIDERS],
   );
-  // one HTML page holds every report; the other formats hold the one asked for
-  const names =
-    format === 'html' || opts.report === 'all' ? [...REPORTS] : [parseFormat(opts.report, REPORTS)];
+  // every format holds the report asked for; `report all` holds all of them
+  const names = opts.report === 'all' ? [...REPORTS] : [parseFormat(opts.report, REPORTS)];
   const { reports, missing } = await buildReports(config, names, {
     dates: datesFromFlags(opts),
     includeIncomplete: opts.includeIncomplete,
@@ -133,8 +140,11 @@ export async function report(opts: ReportOptions): Promise<number> {
       `note: no complete data for ${missing.length} of the dates asked: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}\n`,
     );
   }
-  const text = renderReports(reports, format, (r) =>
-    (reports.find((x) => x.name === r.name)?.charts ?? []).map(chartSvg),
+  const text = renderReports(
+    reports,
+    format,
+    (r) => (reports.find((x) => x.name === r.name)?.charts ?? []).map(chartSvg),
+    { table: opts.table },
   );
   const out = opts.out ?? (format === 'html' ? 'gamepipe-report.html' : undefined);
   if (out) {

@@ -90,7 +90,14 @@ export async function sql(opts: SqlOptions): Promise<number> {
         title: 'SQL',
         question: opts.query,
         dates: res.dates,
-        tables: [{ title: `${res.rows.length} row(s)`, columns: res.columns, rows: res.rows }],
+        tables: [
+          {
+            name: 'result',
+            title: `${res.rows.length} row(s)`,
+            columns: res.columns,
+            rows: res.rows,
+          },
+        ],
         data: {
           columns: res.columns,
           rows: res.rows.map((r) => Object.fromEntries(res.columns.map((c, i) => [c, r[i]]))),

@@ -16,6 +16,7 @@ import {
   stackConfig,
   uniqueName,
   daysAgo,
+  textError,
 } from '../helpers.js';
 
 const config = stackConfig();
@@ -195,6 +196,38 @@ describe('report: the business questions from the lake (real stack)', function (
         assert.equal(j.matrix[p.provider]?.[type], n);
     }
     assert.equal(j.providers.find((p) => p.provider === 'other')?.events, 1);
+    // CSV is one table: several need --table (the error names them); shares are numbers
+    const several = await report('hosts', '--format', 'csv');
+    assert.equal(several.code, 2);
+    assert.match(
+      textError(several.stderr),
+      /GP_USAGE: CSV holds one table and this report has 2: providers, provider_types — pick one with --table NAME/,
+    );
+    const providersCsv = await report('hosts', '--format', 'csv', '--table', 'providers');
+    assert.equal(providersCsv.code, 0, providersCsv.stderr);
+    const csvRows = providersCsv.stdout.trim().split('\n');
+    assert.equal(csvRows[0], 'provider,events,share,players,most popular event');
+    const [, events, shareText] = (csvRows[1] as string).split(',');
+    assert.equal(
+      Number(shareText),
+      Math.round((Number(events) / planted.length) * 10_000) / 10_000,
+    );
+    const matrixCsv = await report('hosts', '--format', 'csv', '--table', 'provider_types');
+    assert.match(matrixCsv.stdout, /^provider,/);
+    const wrong = await report('hosts', '--format', 'csv', '--table', 'nosuch');
+    assert.equal(wrong.code, 2);
+    assert.match(
+      textError(wrong.stderr),
+      /no table "nosuch" in this report — its tables: providers, provider_types/,
+    );
+    // the terminal still reads shares as percent
+    const shown = await report('hosts');
+    assert.match(shown.stdout, /│ \d+\.\d%/);
+    // --format html holds the report asked for only; --out - writes it to stdout
+    const html = await report('hosts', '--format', 'html', '--out', '-');
+    assert.equal(html.code, 0, html.stderr);
+    assert.match(html.stdout, /<section id="hosts">/);
+    assert.doesNotMatch(html.stdout, /<section id="events">/);
     const custom = await report('hosts', '--providers', 'att,cox', '--format', 'json');
     const c = JSON.parse(custom.stdout) as {
       providers: Array<{ provider: string; events: number }>;

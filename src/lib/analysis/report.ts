@@ -9,10 +9,17 @@ export type ReportName = (typeof REPORTS)[number];
 
 type Cell = string | number | boolean | null;
 
+/** How a number cell reads in a table for people (CSV and JSON keep the number itself). */
+export type CellFormat = 'share' | 'change' | 'money' | 'ratio';
+
 export interface ReportTable {
+  /** Its name for `--format csv --table NAME`. */
+  name: string;
   title: string;
   columns: string[];
   rows: Cell[][];
+  /** Per column, how its numbers read (none: as they are). */
+  formats?: Array<CellFormat | undefined>;
 }
 
 export type Chart =
@@ -90,6 +97,8 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
 
+const cents = (x: number): number => Math.round(x * 100) / 100;
+
 /** A query's (key, count) pairs, by count then name. */
 function counts(
   rows: Array<Record<string, Cell>>,
@@ -110,9 +119,11 @@ function eventsReport(lake: Lake): Report {
     dates: lake.dates,
     tables: [
       {
+        name: 'events_by_type',
         title: 'Events by type',
         columns: ['event_type', 'events', 'share'],
-        rows: rows.map((r) => [r.k, r.n, pct(share(r.n, total))]),
+        rows: rows.map((r) => [r.k, r.n, share(r.n, total)]),
+        formats: [undefined, undefined, 'share'],
       },
     ],
     charts: [
@@ -197,11 +208,14 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
     dates: lake.dates,
     tables: [
       {
+        name: 'providers',
         title: 'Providers',
         columns: ['provider', 'events', 'share', 'players', 'most popular event'],
-        rows: rows.map((r) => [r.provider, r.events, pct(r.share), r.players, r.top]),
+        rows: rows.map((r) => [r.provider, r.events, r.share, r.players, r.top]),
+        formats: [undefined, undefined, 'share'],
       },
       {
+        name: 'provider_types',
         title: 'Events by provider and type',
         columns: ['provider', ...types],
         rows: order.map((p, i) => [p, ...(matrix[i] as number[])]),
@@ -329,23 +343,27 @@ function dailyReport(
     tables: [
       {
         title: `Events by day (drift: chi-square p < ${alpha} against the previous days and a move of at least ${pct(threshold)})`,
+        name: 'daily_events',
         columns: ['date', 'events', 'change', ...types, 'drift'],
         rows: out.map((d) => [
           d.date,
           d.total,
-          d.change === null ? '' : `${d.change >= 0 ? '+' : ''}${pct(d.change)}`,
+          d.change,
           ...d.byType,
           d.drift ? `DRIFT (${d.why})` : '',
         ]),
+        formats: [undefined, undefined, 'change'],
       },
       {
+        name: 'daily_provider_shares',
         title: 'Provider shares by day',
         columns: ['date', ...provs, 'moved'],
         rows: out.map((d) => [
           d.date,
-          ...d.byProvider.map((v) => pct(share(v, d.total))),
-          d.providerTest ? pct(d.providerTest.distance) : '',
+          ...d.byProvider.map((v) => share(v, d.total)),
+          d.providerTest ? d.providerTest.distance : null,
         ]),
+        formats: [undefined, ...provs.map(() => 'share' as const), 'share'],
       },
     ],
     charts: [
@@ -400,7 +418,6 @@ function itemsReport(lake: Lake): Report {
     }))
     .sort((a, b) => b.revenue - a.revenue || b.units - a.units || (a.k < b.k ? -1 : 1));
   const revenue = rows.reduce((s, r) => s + r.revenue, 0);
-  const money = (x: number): string => x.toFixed(2);
   return {
     name: 'items',
     title: 'Items',
@@ -408,6 +425,7 @@ function itemsReport(lake: Lake): Report {
     dates: lake.dates,
     tables: [
       {
+        name: 'items',
         title: 'Units and revenue per item',
         columns: ['item', 'purchases', 'units', 'priced purchases', 'revenue', 'revenue share'],
         rows: rows.map((r) => [
@@ -415,9 +433,10 @@ function itemsReport(lake: Lake): Report {
           r.purchases,
           r.units,
           r.priced,
-          money(r.revenue),
-          pct(share(r.revenue, revenue)),
+          cents(r.revenue),
+          share(r.revenue, revenue),
         ]),
+        formats: [undefined, undefined, undefined, undefined, 'money', 'share'],
       },
     ],
     charts: [
@@ -455,14 +474,16 @@ function usersReport(lake: Lake): Report {
     dates: lake.dates,
     tables: [
       {
+        name: 'daily_players',
         title: 'Daily active players',
         columns: ['date', 'players', 'events', 'events per player'],
         rows: perDay.map((d) => [
           d.date,
           d.players,
           d.events,
-          (d.events / Math.max(1, d.players)).toFixed(1),
+          Math.round((d.events / Math.max(1, d.players)) * 100) / 100,
         ]),
+        formats: [undefined, undefined, undefined, 'ratio'],
       },
     ],
     charts: [

@@ -66,10 +66,57 @@ export function shortTime(epochMs: number): string {
 /** Reports as tables, JSON, CSV, Markdown or one self-contained HTML page. */
 export type ReportFormat = 'table' | 'json' | 'csv' | 'markdown' | 'html';
 
+type CellFormat = 'share' | 'change' | 'money' | 'ratio';
+
 interface RenderableTable {
+  name: string;
   title: string;
   columns: string[];
   rows: Array<Array<string | number | boolean | null>>;
+  formats?: Array<CellFormat | undefined>;
+}
+
+/** A number as a table for people shows it: shares as percent, money in cents. */
+function formatCell(v: unknown, f: CellFormat | undefined): unknown {
+  if (typeof v !== 'number' || f === undefined) return v;
+  switch (f) {
+    case 'share':
+      return `${(v * 100).toFixed(1)}%`;
+    case 'change':
+      return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+    case 'money':
+      return v.toFixed(2);
+    case 'ratio':
+      return v.toFixed(1);
+  }
+}
+
+/** The rows as people read them (table, Markdown, HTML). */
+function shownRows(t: RenderableTable): unknown[][] {
+  return t.rows.map((row) => row.map((v, i) => formatCell(v, t.formats?.[i])));
+}
+
+/**
+ * The one table `--format csv` prints: the one named by --table, or the only one there is;
+ * several and none named is GP_USAGE, listing their names.
+ */
+function csvTable(reports: RenderableReport[], name: string | undefined): RenderableTable {
+  const tables = reports.flatMap((r) => r.tables);
+  const names = tables.map((t) => t.name).join(', ');
+  if (name !== undefined) {
+    const t = tables.find((x) => x.name === name);
+    if (!t)
+      throw new GamepipeError(ErrorCodes.usage, `no table ${JSON.stringify(name)} in this report`, {
+        hint: `its tables: ${names}`,
+      });
+    return t;
+  }
+  if (tables.length === 1) return tables[0] as RenderableTable;
+  throw new GamepipeError(
+    ErrorCodes.usage,
+    `CSV holds one table and this report has ${tables.length}: ${names}`,
+    { hint: `pick one with --table NAME, e.g. --table ${tables[0]?.name ?? ''}` },
+  );
 }
 
 interface RenderableReport {
@@ -98,13 +145,15 @@ function mdCell(v: unknown): string {
 }
 
 /**
- * Renders reports for the terminal or a file. CSV gives each table as a block (header row first),
- * blocks separated by an empty line. HTML needs `charts`, a function that draws a report's charts.
+ * Renders reports for the terminal or a file. CSV is one table (`table` names it when there are
+ * several), its numbers as they are (shares 0..1). HTML needs `charts`, a function that draws a
+ * report's charts.
  */
 export function renderReports(
   reports: RenderableReport[],
   format: ReportFormat,
   charts: (r: RenderableReport) => string[] = () => [],
+  { table: tableName }: { table?: string | undefined } = {},
 ): string {
   switch (format) {
     case 'json':
@@ -115,13 +164,10 @@ export function renderReports(
             : Object.fromEntries(reports.map((r) => [r.name, { dates: r.dates, ...r.data }])),
         ) + '\n'
       );
-    case 'csv':
-      return (
-        reports
-          .flatMap((r) => r.tables)
-          .map((t) => [t.columns, ...t.rows].map((row) => row.map(csvCell).join(',')).join('\n'))
-          .join('\n\n') + '\n'
-      );
+    case 'csv': {
+      const t = csvTable(reports, tableName);
+      return [t.columns, ...t.rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+    }
     case 'markdown':
       return (
         reports
@@ -132,7 +178,9 @@ export function renderReports(
                 .map(
                   (t) =>
                     `**${t.title}**\n\n| ${t.columns.map(mdCell).join(' | ')} |\n| ${t.columns.map((_, i) => (typeof t.rows[0]?.[i] === 'number' ? '---:' : '---')).join(' | ')} |\n` +
-                    t.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`).join('\n'),
+                    shownRows(t)
+                      .map((row) => `| ${row.map(mdCell).join(' | ')} |`)
+                      .join('\n'),
                 )
                 .join('\n\n'),
           )
@@ -144,7 +192,7 @@ export function renderReports(
           .map(
             (r) =>
               `${r.title} — ${datesLabel(r.dates)}\n${r.question}\n` +
-              r.tables.map((t) => `${t.title}\n${table(t.columns, t.rows)}`).join('\n'),
+              r.tables.map((t) => `${t.title}\n${table(t.columns, shownRows(t))}`).join('\n'),
           )
           .join('\n\n') + '\n'
       );
@@ -175,7 +223,7 @@ function htmlPage(reports: RenderableReport[], charts: (r: RenderableReport) => 
               t.rows
                 .map(
                   (row) =>
-                    `<tr>${row.map((v) => `<td class="${typeof v === 'number' ? 'n' : ''}">${escapeXml(v)}</td>`).join('')}</tr>`,
+                    `<tr>${row.map((v, i) => `<td class="${typeof v === 'number' ? 'n' : ''}">${escapeXml(formatCell(v, t.formats?.[i]))}</td>`).join('')}</tr>`,
                 )
                 .join('') +
               '</tbody></table>',
