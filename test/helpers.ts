@@ -126,6 +126,9 @@ export async function freePort(): Promise<number> {
 export interface LoadRecord {
   status: number;
   eventId?: string;
+  /** When the request was sent. */
+  sent: number;
+  /** When its answer had arrived. */
   at: number;
 }
 
@@ -142,6 +145,7 @@ export function backgroundLoad(url: string, workers = 8): { stop: () => Promise<
     await Promise.all(
       Array.from({ length: workers }, async (_, w) => {
         while (running) {
+          const sent = Date.now();
           try {
             const res = await pool.request({
               path: '/purchase/sword',
@@ -154,10 +158,11 @@ export function backgroundLoad(url: string, workers = 8): { stop: () => Promise<
             records.push({
               status: res.statusCode,
               eventId: typeof id === 'string' ? id : undefined,
+              sent,
               at: Date.now(),
             });
           } catch {
-            records.push({ status: 0, at: Date.now() });
+            records.push({ status: 0, sent, at: Date.now() });
             await new Promise((r) => setTimeout(r, 20));
           }
         }

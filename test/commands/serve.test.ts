@@ -104,7 +104,9 @@ describe('serve under faults (real broker)', function () {
       assert.ok(recovered, 'the API answers 200 again after Kafka is back');
       await sleep(1_000);
       const answers = await load.stop();
-      const during = answers.filter((a) => a.at > downSince + 500 && a.at < upAgain);
+      // sent once the broker was gone (an answer to a request sent before may arrive late on a
+      // busy machine, and is right to be a 200: the test checks below that its event is in Kafka)
+      const during = answers.filter((a) => a.sent > downSince && a.at < upAgain);
       assert.ok(during.length > 0, 'requests were made while the broker was down');
       assert.deepEqual([...new Set(during.map((a) => a.status))], [503]);
       const after = answers.filter((a) => a.at > upAgain && a.status === 200);
