@@ -29,7 +29,9 @@ export interface DemoOptions extends ConfigFlags {
 export async function demo(opts: DemoOptions): Promise<number> {
   const config = configFromFlags(opts);
   const { runDemo } = await import('./demo-pipeline.js');
-  const { chartSvg } = await import('../lib/analysis/charts.js');
+  const { chartSvg, ColorMap } = await import('../lib/analysis/charts.js');
+  // one colour per category across the page
+  const colors = new ColorMap();
   const spin = await progress('starting');
   let res;
   try {
@@ -56,7 +58,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
   await writeOutput(
     opts.out,
     renderReports(res.reports, 'html', (r) =>
-      (res.reports.find((x) => x.name === r.name)?.charts ?? []).map(chartSvg),
+      (res.reports.find((x) => x.name === r.name)?.charts ?? []).map((c) => chartSvg(c, colors)),
     ),
   );
   process.stdout.write(

@@ -1,4 +1,5 @@
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
+import { ErrorCodes, GamepipeError } from '../lib/core/errors.js';
 import { planRun } from '../lib/traffic/generator.js';
 import { openLedger } from '../lib/events/ledger.js';
 import { parseCount, parseHttpUrl, parseNumber } from '../lib/core/options.js';
@@ -21,6 +22,11 @@ export const declare: Declare = (parent, run) => {
       .option('--seed <s>', 'random seed: the same seed sends the same events', '1')
       .option('--batch <k>', 'send k events per request through POST /events')
       .option(
+        '--currencies <list>',
+        'currencies players pay in, e.g. USD,JPY (each player one; the first for ~70%)',
+        'USD',
+      )
+      .option(
         '--retries <n>',
         'send an event again, with the same event id, after no answer or a 5xx, up to n times',
         '5',
@@ -38,6 +44,7 @@ export const declare: Declare = (parent, run) => {
 
 export interface GenerateOptions extends ConfigFlags {
   n: string;
+  currencies: string;
   url?: string;
   concurrency: string;
   rate?: string;
@@ -101,7 +108,19 @@ export async function generate(opts: GenerateOptions): Promise<number> {
     opts.batch === undefined ? undefined : parseCount('--batch', opts.batch, { max: 500 });
   const rate = opts.rate === undefined ? undefined : parseNumber('--rate', opts.rate, { above: 0 });
   const url = parseHttpUrl('--url', opts.url ?? `http://${config.apiHost}:${config.apiPort}`);
-  const bursts = planRun({ n, seed: opts.seed, maxConcurrency: concurrency, batch });
+  const currencies = opts.currencies.split(',').map((c) => c.trim());
+  for (const c of currencies) {
+    if (!/^[A-Z]{3}$/.test(c)) {
+      throw new GamepipeError(
+        ErrorCodes.usage,
+        `--currencies: ${JSON.stringify(c)} is not a currency code`,
+        {
+          hint: 'give 3-letter ISO 4217 codes, comma-separated, e.g. --currencies USD,JPY',
+        },
+      );
+    }
+  }
+  const bursts = planRun({ n, seed: opts.seed, maxConcurrency: concurrency, batch, currencies });
   const { runLoad } = await import('../lib/traffic/load.js');
   const ledger = opts.ledger ? openLedger(opts.ledger) : undefined;
   const spin = await progress(`sending events to ${url}`);

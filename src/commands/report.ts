@@ -69,6 +69,11 @@ export const declare: Declare = (parent, run) => {
           )
           .option('--include-incomplete', 'also read dates without a _SUCCESS manifest', false)
           .option(
+            '--with-partial-days',
+            'daily, users: test a partial day (still open when extracted) for drift and count it in retention',
+            false,
+          )
+          .option(
             '--threshold <x>',
             'daily: smallest move of a mix (0..1, total variation distance) to flag',
             '0.05',
@@ -101,6 +106,7 @@ export interface ReportOptions extends ConfigFlags {
   format: string;
   out?: string;
   table?: string;
+  withPartialDays: boolean;
   providers?: string;
   includeIncomplete: boolean;
   threshold: string;
@@ -120,7 +126,9 @@ export async function report(opts: ReportOptions): Promise<number> {
   const config = configFromFlags(opts);
   const format = parseFormat(opts.format, FORMATS);
   const { buildReports, REPORTS } = await import('../lib/analysis/report.js');
-  const { chartSvg } = await import('../lib/analysis/charts.js');
+  const { chartSvg, ColorMap } = await import('../lib/analysis/charts.js');
+  // one colour per category across the page
+  const colors = new ColorMap();
   const providers = parseProviders(
     opts.providers ?? process.env.GAMEPIPE_PROVIDERS ?? [...DEFAULT_PROVIDERS],
   );
@@ -134,6 +142,7 @@ export async function report(opts: ReportOptions): Promise<number> {
     engine: opts.engine,
     cacheMaxBytes: parseCount('--cache-size', opts.cacheSize, { min: 1 }) * 1024 * 1024,
     noCache: !opts.cache,
+    withPartial: opts.withPartialDays,
   });
   if (missing.length > 0) {
     process.stderr.write(
@@ -143,7 +152,7 @@ export async function report(opts: ReportOptions): Promise<number> {
   const text = renderReports(
     reports,
     format,
-    (r) => (reports.find((x) => x.name === r.name)?.charts ?? []).map(chartSvg),
+    (r) => (reports.find((x) => x.name === r.name)?.charts ?? []).map((c) => chartSvg(c, colors)),
     { table: opts.table },
   );
   const out = opts.out ?? (format === 'html' ? 'gamepipe-report.html' : undefined);

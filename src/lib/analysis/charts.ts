@@ -1,4 +1,5 @@
 import type { Chart } from './report.js';
+import { formatMoney } from '../core/money.js';
 import { escapeXml } from '../core/render.js';
 
 /** Inline SVG charts for the HTML report: no script, no CDN, no network. */
@@ -16,20 +17,50 @@ const PALETTE = [
   '#bab0ac',
 ];
 
-function fmt(v: number, money = false): string {
-  return money ? v.toFixed(2) : v.toLocaleString('en-US');
+/**
+ * One colour per category (event type, provider, series) across a whole page: the first chart
+ * that names a category gives it the next colour, and every later chart uses the same, so a
+ * legend means the same thing everywhere.
+ */
+export class ColorMap {
+  private readonly colors = new Map<string, string>();
+
+  colorOf(name: string): string {
+    let c = this.colors.get(name);
+    if (c === undefined) {
+      c = PALETTE[this.colors.size % PALETTE.length] as string;
+      this.colors.set(name, c);
+    }
+    return c;
+  }
 }
 
-function legend(names: string[], x: number, y: number): string {
+function fmt(v: number, money = false, currency: string | null = null): string {
+  return money ? formatMoney(v, currency) : v.toLocaleString('en-US');
+}
+
+/** About `count` round tick values from 0 to at least `max` (1, 2, 2.5 or 5 times a power of 10). */
+export function ticks(max: number, count = 4): number[] {
+  if (!(max > 0)) return [0, 1];
+  const raw = max / count;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * p >= raw) ?? 10) * p;
+  const out: number[] = [];
+  for (let v = 0; v < max + step / 2; v += step) out.push(Math.round(v * 1e9) / 1e9);
+  if ((out.at(-1) as number) < max) out.push((out.at(-1) as number) + step);
+  return out;
+}
+
+function legend(names: string[], x: number, y: number, colors: ColorMap): string {
   return names
     .map(
       (n, i) =>
-        `<g transform="translate(${x + (i % 4) * 150},${y + Math.floor(i / 4) * 18})"><rect width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/><text x="16" y="10" font-size="11">${escapeXml(n)}</text></g>`,
+        `<g transform="translate(${x + (i % 4) * 150},${y + Math.floor(i / 4) * 18})"><rect width="12" height="12" fill="${colors.colorOf(n)}"/><text x="16" y="10" font-size="11">${escapeXml(n)}</text></g>`,
     )
     .join('');
 }
 
-function bars(c: Extract<Chart, { kind: 'bars' }>): string {
+function bars(c: Extract<Chart, { kind: 'bars' }>, colors: ColorMap): string {
   const rowH = 22;
   const labelW = 170;
   const width = 720;
@@ -41,15 +72,15 @@ function bars(c: Extract<Chart, { kind: 'bars' }>): string {
       const y = 24 + i * rowH;
       return (
         `<text x="${labelW - 6}" y="${y + 14}" text-anchor="end" font-size="12">${escapeXml(label)}</text>` +
-        `<rect class="bar" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${PALETTE[0]}"><title>${escapeXml(label)}: ${fmt(c.values[i] as number, c.format === 'money')}</title></rect>` +
-        `<text x="${labelW + w + 5}" y="${y + 14}" font-size="11">${fmt(c.values[i] as number, c.format === 'money')}</text>`
+        `<rect class="bar" data-label="${escapeXml(label)}" data-value="${c.values[i] as number}" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${colors.colorOf(label)}"><title>${escapeXml(label)}: ${fmt(c.values[i] as number, c.format === 'money', c.currency ?? null)}</title></rect>` +
+        `<text x="${labelW + w + 5}" y="${y + 14}" font-size="11">${fmt(c.values[i] as number, c.format === 'money', c.currency ?? null)}</text>`
       );
     })
     .join('');
   return svg(c.title, width, h, body);
 }
 
-function stacked(c: Extract<Chart, { kind: 'stacked' }>): string {
+function stacked(c: Extract<Chart, { kind: 'stacked' }>, colors: ColorMap): string {
   const rowH = 24;
   const labelW = 110;
   const width = 720;
@@ -64,49 +95,75 @@ function stacked(c: Extract<Chart, { kind: 'stacked' }>): string {
     let x = labelW;
     (c.values[i] as number[]).forEach((v, j) => {
       const w = (v / max) * (width - labelW - 70);
-      body += `<rect class="bar" x="${x.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${PALETTE[j % PALETTE.length]}"><title>${escapeXml(label)} · ${escapeXml(c.series[j] as string)}: ${fmt(v)}</title></rect>`;
+      body += `<rect class="bar" x="${x.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${colors.colorOf(c.series[j] as string)}"><title>${escapeXml(label)} · ${escapeXml(c.series[j] as string)}: ${fmt(v)}</title></rect>`;
       x += w;
     });
     body += `<text x="${x + 5}" y="${y + 15}" font-size="11">${fmt(totals[i] as number)}</text>`;
   });
-  body += legend(c.series, labelW, top + c.labels.length * rowH + 8);
+  body += legend(c.series, labelW, top + c.labels.length * rowH + 8, colors);
   return svg(c.title, width, h, body);
 }
 
-function lines(c: Extract<Chart, { kind: 'lines' }>): string {
+/**
+ * Series over days: a y-axis with round ticks and light gridlines, dates along the x-axis, drift
+ * days shaded red and partial days (still open when extracted) hatched grey; one day alone is
+ * drawn as bars, since a line of one point is a dot.
+ */
+function lines(c: Extract<Chart, { kind: 'lines' }>, colors: ColorMap): string {
   const width = 720;
   const plotH = 200;
-  const left = 60;
+  const left = 70;
   const top = 24;
   const right = 40;
   const n = c.labels.length;
-  const max = Math.max(1, ...c.series.flatMap((s) => s.values));
-  const x = (i: number): number =>
-    left + (n <= 1 ? (width - left - right) / 2 : (i / (n - 1)) * (width - left - right));
+  const scale = ticks(Math.max(0, ...c.series.flatMap((s) => s.values)));
+  const max = scale.at(-1) as number;
   const y = (v: number): number => top + plotH - (v / max) * plotH;
-  let body = `<line x1="${left}" y1="${top + plotH}" x2="${width - right}" y2="${top + plotH}" stroke="#999"/>`;
+  let body = '';
+  for (const t of scale) {
+    body += `<line class="grid" x1="${left}" y1="${y(t).toFixed(1)}" x2="${width - right}" y2="${y(t).toFixed(1)}" stroke="#e5e5e5"/>`;
+    body += `<text x="${left - 6}" y="${(y(t) + 3).toFixed(1)}" text-anchor="end" font-size="10">${fmt(t)}</text>`;
+  }
+  body += `<line x1="${left}" y1="${top + plotH}" x2="${width - right}" y2="${top + plotH}" stroke="#999"/>`;
   body += `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#999"/>`;
-  body += `<text x="${left - 6}" y="${top + 4}" text-anchor="end" font-size="10">${fmt(max)}</text><text x="${left - 6}" y="${top + plotH}" text-anchor="end" font-size="10">0</text>`;
+  const slot = (width - left - right) / Math.max(1, n);
+  const x = (i: number): number => (n <= 1 ? left + slot / 2 : left + slot / 2 + i * slot);
   const step = Math.max(1, Math.ceil(n / 8));
+  body +=
+    '<defs><pattern id="partial" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>';
   c.labels.forEach((l, i) => {
     if (i % step === 0 || i === n - 1)
-      body += `<text x="${x(i)}" y="${top + plotH + 14}" text-anchor="middle" font-size="10">${escapeXml(l)}</text>`;
+      body += `<text x="${x(i).toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle" font-size="10">${escapeXml(l)}${c.partial?.[i] ? ' (partial)' : ''}</text>`;
     if (c.flags?.[i]) {
-      body += `<rect class="drift" x="${x(i) - 6}" y="${top}" width="12" height="${plotH}" fill="#e15759" opacity="0.15"><title>${escapeXml(l)}: the mix moved</title></rect>`;
+      body += `<rect class="drift" x="${(x(i) - slot / 2).toFixed(1)}" y="${top}" width="${slot.toFixed(1)}" height="${plotH}" fill="#e15759" opacity="0.15"><title>${escapeXml(l)}: the mix moved</title></rect>`;
+    }
+    if (c.partial?.[i]) {
+      body += `<rect class="partial" x="${(x(i) - slot / 2).toFixed(1)}" y="${top}" width="${slot.toFixed(1)}" height="${plotH}" fill="url(#partial)" opacity="0.35"><title>${escapeXml(l)}: a partial day (still open when extracted)</title></rect>`;
     }
   });
-  c.series.forEach((s, j) => {
-    const color = PALETTE[j % PALETTE.length];
-    const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    body += `<polyline class="series" fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`;
-    s.values.forEach((v, i) => {
-      body += `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(s.name)} ${escapeXml(c.labels[i] as string)}: ${fmt(v)}</title></circle>`;
+  if (n === 1) {
+    // one day: a bar per series
+    const w = Math.min(60, (slot * 0.8) / c.series.length);
+    c.series.forEach((s, j) => {
+      const v = s.values[0] ?? 0;
+      const bx = x(0) - (w * c.series.length) / 2 + j * w;
+      body += `<rect class="bar" data-label="${escapeXml(s.name)}" data-value="${v}" x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(w - 2).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${colors.colorOf(s.name)}"><title>${escapeXml(s.name)} ${escapeXml(c.labels[0] as string)}: ${fmt(v)}</title></rect>`;
     });
-  });
+  } else {
+    c.series.forEach((s) => {
+      const color = colors.colorOf(s.name);
+      const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      body += `<polyline class="series" fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`;
+      s.values.forEach((v, i) => {
+        body += `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(s.name)} ${escapeXml(c.labels[i] as string)}: ${fmt(v)}</title></circle>`;
+      });
+    });
+  }
   body += legend(
     c.series.map((s) => s.name),
     left,
     top + plotH + 26,
+    colors,
   );
   return svg(c.title, width, top + plotH + 34 + Math.ceil(c.series.length / 4) * 18, body);
 }
@@ -118,13 +175,14 @@ function svg(title: string, width: number, height: number, body: string): string
   );
 }
 
-export function chartSvg(c: Chart): string {
+/** A chart as inline SVG; `colors` is shared by every chart of a page. */
+export function chartSvg(c: Chart, colors: ColorMap = new ColorMap()): string {
   switch (c.kind) {
     case 'bars':
-      return bars(c);
+      return bars(c, colors);
     case 'stacked':
-      return stacked(c);
+      return stacked(c, colors);
     case 'lines':
-      return lines(c);
+      return lines(c, colors);
   }
 }

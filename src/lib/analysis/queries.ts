@@ -6,6 +6,9 @@
  */
 import { OTHER } from '../events/providers.js';
 
+/** A purchase's revenue, price × units, as an exact decimal (both engines sum it alike). */
+const REVENUE = 'CAST(price AS DECIMAL(18, 6)) * COALESCE(quantity, 1)';
+
 /** Both tables' events, with the columns the reports read. */
 const EVENTS = `events AS (
   SELECT date, event_type, Host FROM purchases
@@ -52,17 +55,48 @@ export const REPORT_QUERIES = {
   daily_providers: (p: readonly string[]) =>
     `WITH ${perHost(p, 'date')} SELECT CAST(date AS STRING) AS date, provider, SUM(n) AS events FROM tagged GROUP BY date, provider`,
   /**
-   * items: purchases, units (quantity, 1 when absent), purchases with a price, and revenue
-   * (price × units) summed as an exact decimal of 6 places.
+   * items: per item and currency (never summed across currencies), purchases, units (quantity,
+   * 1 when absent), purchases with a price, and revenue (price × units) summed as an exact
+   * decimal of 6 places.
    */
   items: () =>
-    `SELECT item, COUNT(*) AS purchases, SUM(COALESCE(quantity, 1)) AS units, COUNT(price) AS priced_purchases, ` +
-    `SUM(CAST(price AS DECIMAL(18, 6)) * COALESCE(quantity, 1)) AS revenue FROM purchases GROUP BY item`,
+    `SELECT item, currency, COUNT(*) AS purchases, SUM(COALESCE(quantity, 1)) AS units, COUNT(price) AS priced_purchases, ` +
+    `SUM(${REVENUE}) AS revenue FROM purchases GROUP BY item, currency`,
+  /** hosts: revenue per provider and currency, the provider matched once per distinct Host. */
+  provider_revenue: (p: readonly string[]) =>
+    `WITH per_host AS (SELECT Host, currency, SUM(${REVENUE}) AS revenue, COUNT(*) AS purchases FROM purchases ` +
+    `WHERE price IS NOT NULL GROUP BY Host, currency), ` +
+    `tagged AS (SELECT currency, revenue, purchases, ${providerSql(p)} AS provider FROM per_host) ` +
+    `SELECT provider, currency, SUM(revenue) AS revenue, SUM(purchases) AS priced_purchases FROM tagged GROUP BY provider, currency`,
   /** users: events and players (distinct Host) per date. */
   users_daily: () =>
     `WITH ${EVENTS} SELECT CAST(date AS STRING) AS date, COUNT(*) AS events, COUNT(DISTINCT Host) AS players FROM events GROUP BY date`,
   /** users: players in the whole range. */
   users_all: () => `WITH ${EVENTS} SELECT COUNT(DISTINCT Host) AS players FROM events`,
+  /** users: players with a priced purchase per date, in any currency. */
+  payers_daily: () =>
+    `SELECT CAST(date AS STRING) AS date, COUNT(DISTINCT Host) AS payers FROM purchases WHERE price IS NOT NULL GROUP BY date`,
+  /** users: revenue, priced purchases and paying players per date and currency. */
+  revenue_daily: () =>
+    `SELECT CAST(date AS STRING) AS date, currency, SUM(${REVENUE}) AS revenue, COUNT(*) AS priced_purchases, ` +
+    `COUNT(DISTINCT Host) AS payers FROM purchases WHERE price IS NOT NULL GROUP BY date, currency`,
 } satisfies Record<string, (providers: readonly string[]) => string>;
 
-export type QueryName = keyof typeof REPORT_QUERIES;
+/**
+ * The cohort queries of the users report, run over every date of the lake (a player is new on
+ * the first date the lake has an event of theirs, whatever the range asked): per first date, the
+ * new players and how many of them were active 1 and 7 days later.
+ */
+export const COHORT_QUERIES = {
+  cohorts: () =>
+    `WITH ${EVENTS}, firsts AS (SELECT Host, MIN(date) AS first FROM events GROUP BY Host), ` +
+    `active AS (SELECT DISTINCT Host, date FROM events) ` +
+    `SELECT CAST(f.first AS STRING) AS date, COUNT(DISTINCT f.Host) AS new_players, ` +
+    `SUM(CASE WHEN a.date = f.first + 1 THEN 1 ELSE 0 END) AS d1, ` +
+    `SUM(CASE WHEN a.date = f.first + 7 THEN 1 ELSE 0 END) AS d7 ` +
+    `FROM firsts f JOIN active a ON a.Host = f.Host GROUP BY f.first`,
+} satisfies Record<string, () => string>;
+
+/** A query of one range's dates. */
+export type ReportQuery = keyof typeof REPORT_QUERIES;
+export type QueryName = ReportQuery | keyof typeof COHORT_QUERIES;

@@ -1,7 +1,8 @@
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { OTHER } from '../events/providers.js';
+import { roundMoney } from '../core/money.js';
 import { chiSquareAgainst, mixDistance } from './stats.js';
-import { REPORT_QUERIES, type QueryName } from './queries.js';
+import { COHORT_QUERIES, REPORT_QUERIES, type QueryName, type ReportQuery } from './queries.js';
 import { runQueries, type QueryResult, type SqlConfig, type SqlEngine } from './sql.js';
 
 export const REPORTS = ['events', 'hosts', 'daily', 'items', 'users'] as const;
@@ -9,8 +10,8 @@ export type ReportName = (typeof REPORTS)[number];
 
 type Cell = string | number | boolean | null;
 
-/** How a number cell reads in a table for people (CSV and JSON keep the number itself). */
-export type CellFormat = 'share' | 'change' | 'money' | 'ratio';
+export type { CellFormat } from '../core/render.js';
+import type { CellFormat } from '../core/render.js';
 
 export interface ReportTable {
   /** Its name for `--format csv --table NAME`. */
@@ -20,10 +21,20 @@ export interface ReportTable {
   rows: Cell[][];
   /** Per column, how its numbers read (none: as they are). */
   formats?: Array<CellFormat | undefined>;
+  /** Rows set apart in HTML: a drift day, a partial day. */
+  marks?: Array<'drift' | 'partial' | undefined>;
 }
 
 export type Chart =
-  | { kind: 'bars'; title: string; labels: string[]; values: number[]; format?: 'count' | 'money' }
+  | {
+      kind: 'bars';
+      title: string;
+      labels: string[];
+      values: number[];
+      format?: 'count' | 'money';
+      /** money: the currency of the values. */
+      currency?: string | null;
+    }
   | { kind: 'stacked'; title: string; labels: string[]; series: string[]; values: number[][] }
   | {
       kind: 'lines';
@@ -31,6 +42,8 @@ export type Chart =
       labels: string[];
       series: Array<{ name: string; values: number[] }>;
       flags?: boolean[];
+      /** Days still open when extracted, drawn as such. */
+      partial?: boolean[];
     };
 
 export interface Report {
@@ -58,24 +71,32 @@ export interface ReportOptions {
   engine?: SqlEngine;
   cacheMaxBytes?: number;
   noCache?: boolean;
+  /** Partial days (still open when extracted) count in drift and retention. */
+  withPartial?: boolean;
 }
 
 /** What the reports are built from: the answers of their SQL queries, by query name. */
 interface Lake {
   dates: string[];
   missing: string[];
+  /** Dates of the range whose day was still open when extracted. */
+  partial: string[];
+  /** Partial days count in drift and retention (--with-partial-days). */
+  withPartial: boolean;
+  /** users: every date of the lake and its partial days (the cohorts' run), for retention. */
+  lakeDates?: { dates: string[]; partial: string[] };
   /** Events in the range. */
   rows: number;
   answers: Partial<Record<QueryName, Array<Record<string, Cell>>>>;
 }
 
 /** The queries each report needs (queries.ts). */
-const NEEDS: Record<ReportName, QueryName[]> = {
+const NEEDS: Record<ReportName, ReportQuery[]> = {
   events: ['event_counts'],
-  hosts: ['provider_types'],
+  hosts: ['provider_types', 'provider_revenue'],
   daily: ['event_counts', 'daily_types', 'daily_providers'],
   items: ['items'],
-  users: ['users_daily', 'users_all'],
+  users: ['users_daily', 'users_all', 'payers_daily', 'revenue_daily'],
 };
 
 function objects(r: QueryResult): Array<Record<string, Cell>> {
@@ -96,8 +117,6 @@ function share(n: number, total: number): number {
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
-
-const cents = (x: number): number => Math.round(x * 100) / 100;
 
 /** A query's (key, count) pairs, by count then name. */
 function counts(
@@ -200,6 +219,25 @@ function hostsCounts(lake: Lake): {
 function hostsReport(lake: Lake, providers: readonly string[]): Report {
   const total = lake.rows;
   const { rows, types, order, matrix } = hostsCounts(lake);
+  const money = answer(lake, 'provider_revenue').map((r) => ({
+    provider: String(r.provider),
+    currency: currencyOf(r.currency),
+    revenue: r.revenue === null ? 0 : Number(r.revenue),
+    priced: Number(r.priced_purchases),
+  }));
+  const currencies = currencyOrder(money);
+  const byCurrency = new Map(
+    currencies.map((c) => [
+      c,
+      money.filter((m) => m.currency === c).reduce((s, m) => s + m.revenue, 0),
+    ]),
+  );
+  money.sort(
+    (a, b) =>
+      currencies.indexOf(a.currency) - currencies.indexOf(b.currency) ||
+      b.revenue - a.revenue ||
+      (a.provider < b.provider ? -1 : 1),
+  );
   return {
     name: 'hosts',
     title: 'Internet providers',
@@ -219,6 +257,19 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
         title: 'Events by provider and type',
         columns: ['provider', ...types],
         rows: order.map((p, i) => [p, ...(matrix[i] as number[])]),
+      },
+      {
+        name: 'provider_revenue',
+        title: 'Revenue per provider and currency (never summed across currencies)',
+        columns: ['provider', 'currency', 'revenue', 'priced purchases', 'share of the currency'],
+        rows: money.map((m) => [
+          m.provider,
+          m.currency,
+          roundMoney(m.revenue, m.currency),
+          m.priced,
+          share(m.revenue, byCurrency.get(m.currency) ?? 0),
+        ]),
+        formats: [undefined, undefined, { money: 1 }, undefined, 'share'],
       },
     ],
     charts: [
@@ -246,6 +297,12 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
         ]),
       ),
       matchedAgainst: [...providers, OTHER],
+      revenue: money.map((m) => ({
+        provider: m.provider,
+        currency: m.currency,
+        revenue: roundMoney(m.revenue, m.currency),
+        pricedPurchases: m.priced,
+      })),
     },
   };
 }
@@ -331,7 +388,15 @@ function dailyReport(
   alpha: number,
 ): Report {
   const { types, provs, days } = dailyCounts(lake, providers);
-  const out = days.map((d, i) => ({ ...d, ...dayAgainstBefore(days, i, threshold, alpha) }));
+  const partial = new Set(lake.partial);
+  // a day still open is only part of a day: not tested for drift, unless asked
+  const out = days.map((d, i) => ({
+    ...d,
+    partial: partial.has(d.date),
+    ...(partial.has(d.date) && !lake.withPartial
+      ? { change: null, typeTest: null, providerTest: null, drift: false, why: '' }
+      : dayAgainstBefore(days, i, threshold, alpha)),
+  }));
   const drift = out.some((d) => d.drift);
   return {
     name: 'daily',
@@ -344,26 +409,37 @@ function dailyReport(
       {
         title: `Events by day (drift: chi-square p < ${alpha} against the previous days and a move of at least ${pct(threshold)})`,
         name: 'daily_events',
-        columns: ['date', 'events', 'change', ...types, 'drift'],
+        columns: ['date', 'events', 'change', ...types, 'drift', 'partial day'],
         rows: out.map((d) => [
           d.date,
           d.total,
           d.change,
           ...d.byType,
           d.drift ? `DRIFT (${d.why})` : '',
+          d.partial,
         ]),
-        formats: [undefined, undefined, 'change'],
+        formats: [
+          undefined,
+          undefined,
+          'change',
+          ...types.map(() => undefined),
+          undefined,
+          'partial',
+        ],
+        marks: out.map((d) => (d.drift ? 'drift' : d.partial ? 'partial' : undefined)),
       },
       {
         name: 'daily_provider_shares',
         title: 'Provider shares by day',
-        columns: ['date', ...provs, 'moved'],
+        columns: ['date', ...provs, 'moved', 'partial day'],
         rows: out.map((d) => [
           d.date,
           ...d.byProvider.map((v) => share(v, d.total)),
           d.providerTest ? d.providerTest.distance : null,
+          d.partial,
         ]),
-        formats: [undefined, ...provs.map(() => 'share' as const), 'share'],
+        formats: [undefined, ...provs.map(() => 'share' as const), 'share', 'partial'],
+        marks: out.map((d) => (d.drift ? 'drift' : d.partial ? 'partial' : undefined)),
       },
     ],
     charts: [
@@ -373,6 +449,7 @@ function dailyReport(
         labels: out.map((d) => d.date),
         series: types.map((e, j) => ({ name: e, values: out.map((d) => d.byType[j] as number) })),
         flags: out.map((d) => d.drift),
+        partial: out.map((d) => d.partial),
       },
       {
         kind: 'lines',
@@ -383,6 +460,7 @@ function dailyReport(
           values: out.map((d) => Math.round(share(d.byProvider[j] as number, d.total) * 1000) / 10),
         })),
         flags: out.map((d) => d.drift),
+        partial: out.map((d) => d.partial),
       },
     ],
     data: {
@@ -400,101 +478,309 @@ function dailyReport(
         eventMixTest: d.typeTest,
         providerMixTest: d.providerTest,
         drift: d.drift,
+        partial: d.partial,
       })),
     },
   };
 }
 
-/** Units and revenue per item, where purchases carry a price. */
+/** The currencies of rows, in order: the most revenue first, no currency last. */
+function currencyOrder(
+  rows: Array<{ currency: string | null; revenue: number }>,
+): Array<string | null> {
+  const totals = new Map<string | null, number>();
+  for (const r of rows) totals.set(r.currency, (totals.get(r.currency) ?? 0) + r.revenue);
+  return [...totals.entries()]
+    .sort(
+      (a, b) =>
+        (a[0] === null ? 1 : 0) - (b[0] === null ? 1 : 0) ||
+        b[1] - a[1] ||
+        String(a[0]).localeCompare(String(b[0])),
+    )
+    .map(([c]) => c);
+}
+
+const currencyOf = (v: Cell | undefined): string | null =>
+  v === null || v === undefined || v === '' ? null : String(v);
+
+/**
+ * Units and revenue per item and currency, where purchases carry a price: never summed across
+ * currencies; each item's share is of its currency's revenue.
+ */
 function itemsReport(lake: Lake): Report {
-  const rows = answer(lake, 'items')
-    .map((r) => ({
-      k: String(r.item),
-      purchases: Number(r.purchases),
-      units: Number(r.units),
-      priced: Number(r.priced_purchases),
-      // an exact decimal sum (queries.ts), so both engines give the same number
-      revenue: r.revenue === null ? 0 : Number(r.revenue),
-    }))
-    .sort((a, b) => b.revenue - a.revenue || b.units - a.units || (a.k < b.k ? -1 : 1));
-  const revenue = rows.reduce((s, r) => s + r.revenue, 0);
+  const rows = answer(lake, 'items').map((r) => ({
+    k: String(r.item),
+    currency: currencyOf(r.currency),
+    purchases: Number(r.purchases),
+    units: Number(r.units),
+    priced: Number(r.priced_purchases),
+    // an exact decimal sum (queries.ts), so both engines give the same number
+    revenue: r.revenue === null ? 0 : Number(r.revenue),
+  }));
+  const currencies = currencyOrder(rows);
+  const revenue = new Map(
+    currencies.map((c) => [
+      c,
+      rows.filter((r) => r.currency === c).reduce((s, r) => s + r.revenue, 0),
+    ]),
+  );
+  rows.sort(
+    (a, b) =>
+      currencies.indexOf(a.currency) - currencies.indexOf(b.currency) ||
+      b.revenue - a.revenue ||
+      b.units - a.units ||
+      (a.k < b.k ? -1 : 1),
+  );
   return {
     name: 'items',
     title: 'Items',
-    question: 'Which items sell, in units and revenue? (revenue where purchases carry a price)',
+    question:
+      'Which items sell, in units and revenue? (revenue where purchases carry a price, per currency)',
     dates: lake.dates,
     tables: [
       {
         name: 'items',
-        title: 'Units and revenue per item',
-        columns: ['item', 'purchases', 'units', 'priced purchases', 'revenue', 'revenue share'],
+        title: 'Units and revenue per item and currency',
+        columns: [
+          'item',
+          'currency',
+          'purchases',
+          'units',
+          'priced purchases',
+          'revenue',
+          'share of the currency',
+        ],
         rows: rows.map((r) => [
           r.k,
+          r.currency,
           r.purchases,
           r.units,
           r.priced,
-          cents(r.revenue),
-          share(r.revenue, revenue),
+          roundMoney(r.revenue, r.currency),
+          share(r.revenue, revenue.get(r.currency) ?? 0),
         ]),
-        formats: [undefined, undefined, undefined, undefined, 'money', 'share'],
+        formats: [undefined, undefined, undefined, undefined, undefined, { money: 1 }, 'share'],
       },
     ],
-    charts: [
-      {
-        kind: 'bars',
-        title: 'Revenue per item',
-        labels: rows.map((r) => r.k),
-        values: rows.map((r) => Math.round(r.revenue * 100) / 100),
-        format: 'money',
-      },
-    ],
+    charts: currencies.map((c) => {
+      const mine = rows.filter((r) => r.currency === c);
+      return {
+        kind: 'bars' as const,
+        title: `Revenue per item (${c ?? 'no currency'})`,
+        labels: mine.map((r) => r.k),
+        values: mine.map((r) => roundMoney(r.revenue, c)),
+        format: 'money' as const,
+        currency: c,
+      };
+    }),
     data: {
-      revenue: Math.round(revenue * 100) / 100,
+      // per currency; purchases that name none count only when they carry a price
+      revenue: Object.fromEntries(
+        currencies
+          .filter((c) => c !== null || (revenue.get(c) ?? 0) > 0)
+          .map((c) => [c ?? '', roundMoney(revenue.get(c) ?? 0, c)]),
+      ),
       items: rows.map((r) => ({
         item: r.k,
+        currency: r.currency,
         purchases: r.purchases,
         units: r.units,
         pricedPurchases: r.priced,
-        revenue: Math.round(r.revenue * 100) / 100,
+        revenue: roundMoney(r.revenue, r.currency),
       })),
     },
   };
 }
 
-/** Daily active players: distinct Host per day. */
+/** The date `n` days after `date` (YYYY-MM-DD). */
+function plusDays(date: string, n: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Players over time, per day of the range (days without events included): active players
+ * (distinct Host), new (first seen in the lake that day) and returning, paying (a priced purchase),
+ * conversion, D1 and D7 retention of the day's new players (where the lake holds that later day,
+ * closed), and per currency revenue, ARPDAU and ARPPU.
+ */
 function usersReport(lake: Lake): Report {
-  const perDay = answer(lake, 'users_daily')
-    .map((r) => ({ date: String(r.date), events: Number(r.events), players: Number(r.players) }))
-    .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  const byDate = <T>(q: QueryName, f: (r: Record<string, Cell>) => T): Map<string, T> =>
+    new Map(answer(lake, q).map((r) => [String(r.date), f(r)]));
+  const activity = byDate('users_daily', (r) => ({
+    events: Number(r.events),
+    players: Number(r.players),
+  }));
+  const payers = byDate('payers_daily', (r) => Number(r.payers));
+  const cohorts = byDate('cohorts', (r) => ({
+    fresh: Number(r.new_players),
+    d1: Number(r.d1),
+    d7: Number(r.d7),
+  }));
+  const held = new Set(
+    (lake.lakeDates?.dates ?? lake.dates).filter(
+      (d) => lake.withPartial || !(lake.lakeDates?.partial ?? lake.partial).includes(d),
+    ),
+  );
+  const partial = new Set(lake.partial);
+  const days = lake.dates.map((date) => {
+    const a = activity.get(date) ?? { events: 0, players: 0 };
+    const c = cohorts.get(date) ?? { fresh: 0, d1: 0, d7: 0 };
+    const paying = payers.get(date) ?? 0;
+    const countsHere = lake.withPartial || !partial.has(date);
+    const retention = (n: number, k: 'd1' | 'd7'): number | null =>
+      countsHere && c.fresh > 0 && held.has(plusDays(date, n))
+        ? Math.round((c[k] / c.fresh) * 10_000) / 10_000
+        : null;
+    return {
+      date,
+      partial: partial.has(date),
+      events: a.events,
+      players: a.players,
+      newPlayers: c.fresh,
+      returningPlayers: a.players - c.fresh,
+      payingPlayers: paying,
+      conversion: a.players > 0 ? Math.round((paying / a.players) * 10_000) / 10_000 : null,
+      d1Retention: retention(1, 'd1'),
+      d7Retention: retention(7, 'd7'),
+    };
+  });
+  const revenueRows = answer(lake, 'revenue_daily').map((r) => ({
+    date: String(r.date),
+    currency: currencyOf(r.currency),
+    revenue: r.revenue === null ? 0 : Number(r.revenue),
+    priced: Number(r.priced_purchases),
+    payers: Number(r.payers),
+  }));
+  const currencies = currencyOrder(revenueRows);
+  const revenue = days.flatMap((d) =>
+    currencies.map((currency) => {
+      const r = revenueRows.find((x) => x.date === d.date && x.currency === currency);
+      const amount = r?.revenue ?? 0;
+      return {
+        date: d.date,
+        partial: d.partial,
+        currency,
+        revenue: roundMoney(amount, currency),
+        pricedPurchases: r?.priced ?? 0,
+        payingPlayers: r?.payers ?? 0,
+        arpdau: d.players > 0 ? Math.round((amount / d.players) * 10_000) / 10_000 : null,
+        arppu: r && r.payers > 0 ? Math.round((amount / r.payers) * 10_000) / 10_000 : null,
+      };
+    }),
+  );
   const all = { players: Number(answer(lake, 'users_all')[0]?.players ?? 0) };
   return {
     name: 'users',
     title: 'Players',
-    question: 'How many players are active each day? (distinct Host)',
+    question:
+      'How many players are active, new, paying and retained each day, and what do they spend? (distinct Host)',
     dates: lake.dates,
     tables: [
       {
         name: 'daily_players',
-        title: 'Daily active players',
-        columns: ['date', 'players', 'events', 'events per player'],
-        rows: perDay.map((d) => [
+        title:
+          'Players per day (new: first seen in the lake that day; retention: of the new players, active 1 and 7 days later)',
+        columns: [
+          'date',
+          'active players',
+          'new',
+          'returning',
+          'paying',
+          'conversion',
+          'D1 retention',
+          'D7 retention',
+          'events',
+          'partial day',
+        ],
+        rows: days.map((d) => [
           d.date,
           d.players,
+          d.newPlayers,
+          d.returningPlayers,
+          d.payingPlayers,
+          d.conversion,
+          d.d1Retention,
+          d.d7Retention,
           d.events,
-          Math.round((d.events / Math.max(1, d.players)) * 100) / 100,
+          d.partial,
         ]),
-        formats: [undefined, undefined, undefined, 'ratio'],
+        formats: [
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'share',
+          'share',
+          'share',
+          undefined,
+          'partial',
+        ],
+        marks: days.map((d) => (d.partial ? 'partial' : undefined)),
+      },
+      {
+        name: 'daily_revenue',
+        title:
+          'Revenue per day and currency (ARPDAU: per active player; ARPPU: per paying player in that currency)',
+        columns: [
+          'date',
+          'currency',
+          'revenue',
+          'priced purchases',
+          'paying players',
+          'ARPDAU',
+          'ARPPU',
+          'partial day',
+        ],
+        rows: revenue.map((r) => [
+          r.date,
+          r.currency,
+          r.revenue,
+          r.pricedPurchases,
+          r.payingPlayers,
+          r.arpdau,
+          r.arppu,
+          r.partial,
+        ]),
+        formats: [
+          undefined,
+          undefined,
+          { money: 1 },
+          undefined,
+          undefined,
+          { money: 1 },
+          { money: 1 },
+          'partial',
+        ],
+        marks: revenue.map((d) => (d.partial ? 'partial' : undefined)),
       },
     ],
     charts: [
       {
         kind: 'lines',
-        title: 'Daily active players',
-        labels: perDay.map((d) => d.date),
-        series: [{ name: 'players', values: perDay.map((d) => d.players) }],
+        title: 'Players per day',
+        labels: days.map((d) => d.date),
+        series: [
+          { name: 'active players', values: days.map((d) => d.players) },
+          { name: 'new', values: days.map((d) => d.newPlayers) },
+          { name: 'paying', values: days.map((d) => d.payingPlayers) },
+        ],
+        partial: days.map((d) => d.partial),
       },
+      ...currencies.map((c) => ({
+        kind: 'lines' as const,
+        title: `Revenue per day (${c ?? 'no currency'})`,
+        labels: days.map((d) => d.date),
+        series: [
+          {
+            name: `revenue ${c ?? ''}`.trim(),
+            values: revenue.filter((r) => r.currency === c).map((r) => r.revenue),
+          },
+        ],
+        partial: days.map((d) => d.partial),
+      })),
     ],
-    data: { playersInRange: all.players, days: perDay },
+    data: { playersInRange: all.players, days, revenue },
   };
 }
 
@@ -511,6 +797,7 @@ export async function buildReports(
     engine,
     cacheMaxBytes,
     noCache,
+    withPartial = false,
   }: ReportOptions,
 ): Promise<{ reports: Report[]; missing: string[]; rows: number }> {
   if (!(threshold > 0 && threshold < 1)) {
@@ -522,27 +809,44 @@ export async function buildReports(
       },
     );
   }
-  const needed = new Set<QueryName>(names.flatMap((n) => NEEDS[n]));
+  const needed = new Set(names.flatMap((n) => NEEDS[n]));
   // the range's events are a sum of an answer the reports need anyway, else a query of their own
-  const sums: Array<[QueryName, (r: Record<string, Cell>) => boolean]> = [
+  const sums: Array<[ReportQuery, (r: Record<string, Cell>) => boolean]> = [
     ['event_counts', () => true],
     ['provider_types', (r) => r.event_type === null],
     ['users_daily', () => true],
   ];
   const sum = sums.find(([q]) => needed.has(q));
   if (!sum) needed.add('total');
+  const options = { includeIncomplete, engine, cacheMaxBytes, noCache };
   const run = await runQueries(
     config,
     Object.fromEntries([...needed].map((q) => [q, REPORT_QUERIES[q](providers)])),
-    { dates, includeIncomplete, engine, cacheMaxBytes, noCache },
+    { dates, ...options },
   );
+  // users: who is new is a question of the whole lake, not of the range
+  const cohorts = names.includes('users')
+    ? await runQueries(
+        config,
+        Object.fromEntries(Object.entries(COHORT_QUERIES).map(([q, f]) => [q, f()])),
+        options,
+      )
+    : undefined;
   const answers = Object.fromEntries(
-    Object.entries(run.results).map(([q, r]) => [q, objects(r)]),
+    Object.entries({ ...run.results, ...cohorts?.results }).map(([q, r]) => [q, objects(r)]),
   ) as Lake['answers'];
   const rows = sum
     ? (answers[sum[0]] ?? []).filter(sum[1]).reduce((n, r) => n + Number(r.events), 0)
     : Number(answers.total?.[0]?.events ?? 0);
-  const lake: Lake = { dates: run.dates, missing: run.missing, rows, answers };
+  const lake: Lake = {
+    dates: run.dates,
+    missing: run.missing,
+    partial: run.partial,
+    withPartial,
+    ...(cohorts && { lakeDates: { dates: cohorts.dates, partial: cohorts.partial } }),
+    rows,
+    answers,
+  };
   const reports = names.map((n) => {
     switch (n) {
       case 'events':

@@ -43,6 +43,8 @@ export interface QueriesResult {
   results: Record<string, QueryResult>;
   dates: string[];
   missing: string[];
+  /** Dates whose day was still open when extracted (partial days). */
+  partial: string[];
   /** embedded only: what the local cache served. */
   cache?: Omit<CacheUse, 'paths'>;
 }
@@ -235,7 +237,12 @@ export async function runQueries(
       lakeFiles(hdfs, config.base, { dates, includeIncomplete }),
     );
     const run = await onSpark(config, selection, queries);
-    return { ...run, dates: selection.dates, missing: selection.missing };
+    return {
+      ...run,
+      dates: selection.dates,
+      missing: selection.missing,
+      partial: selection.partial,
+    };
   }
   // DuckDB starts while the lake is listed and its files fetched
   const opening = openDuckDb();
@@ -253,7 +260,12 @@ export async function runQueries(
     const duck = await opening;
     try {
       const run = await onDuckDb(duck.conn, selection, use, queries);
-      return { ...run, dates: selection.dates, missing: selection.missing };
+      return {
+        ...run,
+        dates: selection.dates,
+        missing: selection.missing,
+        partial: selection.partial,
+      };
     } finally {
       duck.close();
     }

@@ -1,6 +1,7 @@
 import type Table from 'cli-table3';
 import { createRequire } from 'node:module';
 import { GamepipeError, ErrorCodes } from './errors.js';
+import { formatMoney } from './money.js';
 
 export type Format = 'table' | 'json';
 
@@ -20,6 +21,52 @@ export function table(head: string[], rows: unknown[][]): string {
   const t = new TableClass({ head, style: { head: [], border: [] } });
   for (const row of rows) t.push(row.map((c) => (c === undefined || c === null ? '' : String(c))));
   return t.toString();
+}
+
+/** The width tables must fit: the terminal's, else $COLUMNS, else none (a file or a pipe). */
+export function outputWidth(
+  stream: NodeJS.WriteStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
+  if (stream.isTTY && stream.columns > 0) return stream.columns;
+  const c = Number(env.COLUMNS);
+  return Number.isInteger(c) && c > 0 ? c : Infinity;
+}
+
+/**
+ * A table that fits `width`: one table when it does; else its columns in parts, each part
+ * repeating the first column (the row's key), each as wide as fits, titled "columns i-j of n".
+ */
+export function fitTable(head: string[], rows: unknown[][], width: number): string {
+  const whole = table(head, rows);
+  const widest = Math.max(...whole.split('\n').map((l) => l.length));
+  if (widest <= width || head.length <= 2) return whole;
+  const text = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
+  // a column's width in the table: its longest cell, a space each side and a border
+  const colW = head.map((h, i) => Math.max(h.length, ...rows.map((r) => text(r[i]).length)) + 3);
+  const parts: number[][] = [];
+  let part: number[] = [];
+  let used = 1 + (colW[0] as number);
+  for (let i = 1; i < head.length; i++) {
+    if (part.length > 0 && used + (colW[i] as number) > width) {
+      parts.push(part);
+      part = [];
+      used = 1 + (colW[0] as number);
+    }
+    part.push(i);
+    used += colW[i] as number;
+  }
+  parts.push(part);
+  return parts
+    .map(
+      (cols) =>
+        `(columns ${(cols[0] as number) + 1}-${(cols.at(-1) as number) + 1} of ${head.length})\n` +
+        table(
+          [head[0] as string, ...cols.map((i) => head[i] as string)],
+          rows.map((r) => [r[0], ...cols.map((i) => r[i])]),
+        ),
+    )
+    .join('\n');
 }
 
 export function json(value: unknown): string {
@@ -66,7 +113,13 @@ export function shortTime(epochMs: number): string {
 /** Reports as tables, JSON, CSV, Markdown or one self-contained HTML page. */
 export type ReportFormat = 'table' | 'json' | 'csv' | 'markdown' | 'html';
 
-type CellFormat = 'share' | 'change' | 'money' | 'ratio';
+/**
+ * How a cell reads in a table for people (CSV and JSON keep the value itself): shares and changes
+ * as percent, ratios to 2 decimals, money with separators and its currency's decimals and code
+ * (the currency in the row's column `money`), a partial day's flag as "partial"; other whole
+ * numbers with thousands separators.
+ */
+export type CellFormat = 'share' | 'change' | 'ratio' | 'partial' | { money: number };
 
 interface RenderableTable {
   name: string;
@@ -74,26 +127,31 @@ interface RenderableTable {
   columns: string[];
   rows: Array<Array<string | number | boolean | null>>;
   formats?: Array<CellFormat | undefined>;
+  /** Rows to set apart: a drift day, a partial day. */
+  marks?: Array<'drift' | 'partial' | undefined>;
 }
 
-/** A number as a table for people shows it: shares as percent, money in cents. */
-function formatCell(v: unknown, f: CellFormat | undefined): unknown {
-  if (typeof v !== 'number' || f === undefined) return v;
+function formatCell(v: unknown, f: CellFormat | undefined, row: readonly unknown[]): unknown {
+  if (f === 'partial') return v === true ? 'partial' : '';
+  if (typeof v !== 'number') return v;
+  if (f === undefined) return Number.isInteger(v) ? v.toLocaleString('en-US') : v;
+  if (typeof f === 'object') {
+    const c = row[f.money];
+    return formatMoney(v, typeof c === 'string' ? c : null);
+  }
   switch (f) {
     case 'share':
       return `${(v * 100).toFixed(1)}%`;
     case 'change':
       return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
-    case 'money':
-      return v.toFixed(2);
     case 'ratio':
-      return v.toFixed(1);
+      return v.toFixed(2);
   }
 }
 
 /** The rows as people read them (table, Markdown, HTML). */
 function shownRows(t: RenderableTable): unknown[][] {
-  return t.rows.map((row) => row.map((v, i) => formatCell(v, t.formats?.[i])));
+  return t.rows.map((row) => row.map((v, i) => formatCell(v, t.formats?.[i], row)));
 }
 
 /**
@@ -192,7 +250,9 @@ export function renderReports(
           .map(
             (r) =>
               `${r.title} — ${datesLabel(r.dates)}\n${r.question}\n` +
-              r.tables.map((t) => `${t.title}\n${table(t.columns, shownRows(t))}`).join('\n'),
+              r.tables
+                .map((t) => `${t.title}\n${fitTable(t.columns, shownRows(t), outputWidth())}`)
+                .join('\n'),
           )
           .join('\n\n') + '\n'
       );
@@ -210,6 +270,43 @@ export function escapeXml(s: unknown): string {
     .replace(/"/g, '&quot;');
 }
 
+/**
+ * The page's one script, inline: a click on a column header sorts the table by it (numbers as
+ * numbers, from each cell's data-v), and each table's CSV button downloads it as CSV (its raw
+ * values). Nothing is fetched.
+ */
+const TABLE_SCRIPT = `
+for (const table of document.querySelectorAll('table[data-name]')) {
+  const ths = [...table.tHead.rows[0].cells];
+  ths.forEach((th, i) => th.addEventListener('click', () => {
+    const dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
+    ths.forEach((h) => h.removeAttribute('aria-sort'));
+    th.setAttribute('aria-sort', dir);
+    const key = (tr) => tr.cells[i].dataset.v;
+    const rows = [...table.tBodies[0].rows];
+    const numeric = rows.every((tr) => key(tr) === '' || !Number.isNaN(Number(key(tr))));
+    rows.sort((a, b) => {
+      const x = key(a), y = key(b);
+      const c = numeric ? (x === '' ? -Infinity : Number(x)) - (y === '' ? -Infinity : Number(y)) : x.localeCompare(y);
+      return dir === 'ascending' ? c : -c;
+    });
+    table.tBodies[0].append(...rows);
+  }));
+  const button = table.previousElementSibling.querySelector('button.csv');
+  button.addEventListener('click', () => {
+    const cell = (s) => /[",\\n\\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    const lines = [ths.map((th) => cell(th.textContent))]
+      .concat([...table.tBodies[0].rows].map((tr) => [...tr.cells].map((td) => cell(td.dataset.v))))
+      .map((r) => r.join(','));
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([lines.join('\\n') + '\\n'], { type: 'text/csv' }));
+    a.download = table.dataset.name + '.csv';
+    a.click();
+    URL.revokeObjectURL(a.href);
+  });
+}
+`;
+
 function htmlPage(reports: RenderableReport[], charts: (r: RenderableReport) => string[]): string {
   const sections = reports
     .map(
@@ -219,11 +316,11 @@ function htmlPage(reports: RenderableReport[], charts: (r: RenderableReport) => 
         r.tables
           .map(
             (t) =>
-              `<h3>${escapeXml(t.title)}</h3><table><thead><tr>${t.columns.map((c) => `<th>${escapeXml(c)}</th>`).join('')}</tr></thead><tbody>` +
+              `<h3>${escapeXml(t.title)} <button class="csv" type="button" title="download this table as CSV">CSV</button></h3><table data-name="${escapeXml(t.name)}"><thead><tr>${t.columns.map((c) => `<th title="sort">${escapeXml(c)}</th>`).join('')}</tr></thead><tbody>` +
               t.rows
                 .map(
-                  (row) =>
-                    `<tr>${row.map((v, i) => `<td class="${typeof v === 'number' ? 'n' : ''}">${escapeXml(formatCell(v, t.formats?.[i]))}</td>`).join('')}</tr>`,
+                  (row, r) =>
+                    `<tr${t.marks?.[r] ? ` class="${t.marks[r]}"` : ''}>${row.map((v, i) => `<td class="${typeof v === 'number' ? 'n' : ''}" data-v="${escapeXml(v ?? '')}">${escapeXml(formatCell(v, t.formats?.[i], row))}</td>`).join('')}</tr>`,
                 )
                 .join('') +
               '</tbody></table>',
@@ -242,11 +339,13 @@ function htmlPage(reports: RenderableReport[], charts: (r: RenderableReport) => 
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:980px;padding:0 1rem;color:#222}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}h3{font-size:1rem;margin:1.2rem 0 .4rem}
 .q{color:#555}.dates{color:#888;font-size:.9em;margin-left:.5em}nav{margin:.5rem 0 1rem}nav a{color:#4e79a7}
-table{border-collapse:collapse;margin:.3rem 0 1rem}th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f5f5f5}
+table{border-collapse:collapse;margin:.3rem 0 1rem}th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f5f5f5;cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
+tr.drift td{background:#fdecec}tr.partial td{color:#777;font-style:italic}button.csv{font-size:.7rem;margin-left:.5rem;cursor:pointer}
 .chart{display:block;margin:.6rem 0;max-width:100%;height:auto}.chart text{font-family:inherit;fill:#333}
 </style></head>
 <body><h1>gamepipe report</h1><p class="q">Generated ${escapeXml(new Date().toISOString().slice(0, 16).replace('T', ' '))} UTC from the lake.</p><nav>${nav}</nav>
 ${sections}
+<script>${TABLE_SCRIPT}</script>
 </body></html>
 `;
 }

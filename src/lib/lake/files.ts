@@ -1,6 +1,6 @@
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import type { WebHdfs } from '../hdfs/webhdfs.js';
-import { listDates, outputDir } from './layout.js';
+import { listDates, outputDir, readManifest } from './layout.js';
 
 /** The tables analysts query: one per event type. */
 export const EVENT_OUTPUTS = ['purchases', 'join_guild'] as const;
@@ -22,6 +22,11 @@ export interface LakeSelection {
   missing: string[];
   /** Their event files, by date, output and name. */
   files: LakeFile[];
+  /**
+   * Chosen dates whose day was still open when they were extracted (their manifest's dayClosed
+   * is false): partial days, which reports mark as such.
+   */
+  partial: string[];
 }
 
 /**
@@ -58,6 +63,13 @@ export async function lakeFiles(
       },
     );
   }
+  // each manifest read while the folders are listed
+  const closing = Promise.all(
+    chosen.map(async (d) =>
+      listed.complete.includes(d) ? ((await readManifest(hdfs, base, d))?.dayClosed ?? true) : true,
+    ),
+  );
+  closing.catch(() => undefined);
   // every directory listed at once: a range of dates is one round trip, not two a date
   const dirs = await Promise.all(
     chosen.flatMap((date) =>
@@ -84,5 +96,11 @@ export async function lakeFiles(
     ),
   );
   const files = dirs.flat();
-  return { dates: chosen, missing: wanted.filter((d) => !chosen.includes(d)), files };
+  const closed = await closing;
+  return {
+    dates: chosen,
+    missing: wanted.filter((d) => !chosen.includes(d)),
+    files,
+    partial: chosen.filter((_, i) => !(closed[i] ?? true)),
+  };
 }

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { roundMoney } from '../core/money.js';
 import type { EventKind } from '../events/event.js';
 import { DEFAULT_PROVIDERS, providerMatcher } from '../events/providers.js';
 
@@ -122,11 +123,33 @@ function randomPlayer(rand: () => number): string {
   return `user${1 + Math.floor(rand() * PLAYERS_PER_PROVIDER)}.${provider}.com`;
 }
 
+/** A price in other currencies: the USD price times about what a dollar buys. */
+const PER_USD: Record<string, number> = { USD: 1, EUR: 0.92, GBP: 0.79, JPY: 150, KRW: 1380 };
+
+/**
+ * The currency a player pays in, fixed by their Host (not by the run's random sequence, so a
+ * seed's events stay the same whatever the currencies): the first of `currencies` for about 70%
+ * of players, the others share the rest.
+ */
+export function currencyOf(host: string, currencies: readonly string[]): string {
+  if (currencies.length <= 1) return currencies[0] ?? 'USD';
+  const h = createHash('sha256').update(host).digest().readUInt32BE(0);
+  return h % 100 < 70
+    ? (currencies[0] as string)
+    : (currencies[1 + (h % (currencies.length - 1))] as string);
+}
+
+/** An item's price in a currency, rounded to its minor unit. */
+export function priceIn(item: (typeof ITEMS)[number], currency: string): number {
+  return roundMoney(PRICES[item] * (PER_USD[currency] ?? 1), currency);
+}
+
 function randomEvent(
   rand: () => number,
   host: string,
   kind?: EventKind,
   item?: string,
+  currencies: readonly string[] = ['USD'],
 ): PlannedEvent {
   const k = kind ?? (rand() < PURCHASE_SHARE ? 'purchase' : 'join_guild');
   if (k === 'purchase') {
@@ -136,7 +159,10 @@ function randomEvent(
       kind: k,
       item: it,
       host,
-      metadata: { price: PRICES[it], currency: 'USD', quantity, user_id: host },
+      metadata: (() => {
+        const currency = currencyOf(host, currencies);
+        return { price: priceIn(it, currency), currency, quantity, user_id: host };
+      })(),
       id: randomUUID(),
     };
   }
@@ -160,6 +186,8 @@ export interface PlanOptions {
   maxConcurrency: number;
   /** Events per POST /events request; single-event requests when undefined. */
   batch?: number;
+  /** The currencies players pay in (each player one, by Host); default USD. */
+  currencies?: readonly string[];
 }
 
 /**
@@ -167,7 +195,13 @@ export interface PlanOptions {
  * one player and one route per burst, its size inverse-logarithmic, its concurrency varying.
  * With `batch`, each request carries up to `batch` events of one player through POST /events.
  */
-export function planRun({ n, seed, maxConcurrency, batch }: PlanOptions): Burst[] {
+export function planRun({
+  n,
+  seed,
+  maxConcurrency,
+  batch,
+  currencies = ['USD'],
+}: PlanOptions): Burst[] {
   const rand = prng(seed);
   const bursts: Burst[] = [];
   let left = n;
@@ -177,14 +211,16 @@ export function planRun({ n, seed, maxConcurrency, batch }: PlanOptions): Burst[
     const requests: PlannedRequest[] = [];
     if (batch !== undefined) {
       const size = Math.min(left, batch);
-      const events = Array.from({ length: size }, () => randomEvent(rand, host));
+      const events = Array.from({ length: size }, () =>
+        randomEvent(rand, host, undefined, undefined, currencies),
+      );
       requests.push({ method: 'POST', path: '/events', host, body: batchBody(events), events });
       left -= size;
     } else {
       const size = Math.min(left, burstSize(rand));
-      const first = randomEvent(rand, host);
+      const first = randomEvent(rand, host, undefined, undefined, currencies);
       for (let i = 0; i < size; i++) {
-        const e = randomEvent(rand, host, first.kind, first.item);
+        const e = randomEvent(rand, host, first.kind, first.item, currencies);
         const plain = rand() < PLAIN_GET_SHARE;
         if (plain) e.metadata = {};
         requests.push({
