@@ -15,6 +15,17 @@ const PALETTE = [
   '#ff9da7',
   '#9c755f',
   '#bab0ac',
+  // then their lighter and darker kin (Tableau 20), for pages with many categories
+  '#a0cbe8',
+  '#ffbe7d',
+  '#8cd17d',
+  '#b6992d',
+  '#499894',
+  '#86bcb6',
+  '#d37295',
+  '#fabfd2',
+  '#79706e',
+  '#d4a6c8',
 ];
 
 /**
