@@ -90,6 +90,7 @@ export async function sql(opts: SqlOptions): Promise<number> {
         title: 'SQL',
         question: opts.query,
         dates: res.dates,
+        partial: res.partial,
         tables: [
           {
             name: 'result',

@@ -51,6 +51,8 @@ export interface Report {
   title: string;
   question: string;
   dates: string[];
+  /** Dates of the range whose day was still open when extracted. */
+  partial: string[];
   tables: ReportTable[];
   charts: Chart[];
   /** What --format json prints: the report's numbers, without presentation. */
@@ -136,6 +138,7 @@ function eventsReport(lake: Lake): Report {
     title: 'Most popular events',
     question: 'What are the most popular events? (purchases and guild joins, by event_type)',
     dates: lake.dates,
+    partial: lake.partial,
     tables: [
       {
         name: 'events_by_type',
@@ -244,6 +247,7 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
     question:
       'Which internet providers do our players use, and which events are most popular on each?',
     dates: lake.dates,
+    partial: lake.partial,
     tables: [
       {
         name: 'providers',
@@ -404,6 +408,7 @@ function dailyReport(
     question:
       'Does the mix of providers and events stay the same from day to day? (the seed assumed it does)',
     dates: lake.dates,
+    partial: lake.partial,
     drift,
     tables: [
       {
@@ -537,6 +542,7 @@ function itemsReport(lake: Lake): Report {
     question:
       'Which items sell, in units and revenue? (revenue where purchases carry a price, per currency)',
     dates: lake.dates,
+    partial: lake.partial,
     tables: [
       {
         name: 'items',
@@ -675,6 +681,7 @@ function usersReport(lake: Lake): Report {
     question:
       'How many players are active, new, paying and retained each day, and what do they spend? (distinct Host)',
     dates: lake.dates,
+    partial: lake.partial,
     tables: [
       {
         name: 'daily_players',
@@ -779,6 +786,42 @@ function usersReport(lake: Lake): Report {
         ],
         partial: days.map((d) => d.partial),
       })),
+      ...currencies.map((c) => ({
+        kind: 'lines' as const,
+        title: `ARPDAU and ARPPU per day (${c ?? 'no currency'})`,
+        labels: days.map((d) => d.date),
+        series: [
+          {
+            name: `ARPDAU ${c ?? ''}`.trim(),
+            values: revenue.filter((r) => r.currency === c).map((r) => r.arpdau ?? 0),
+          },
+          {
+            name: `ARPPU ${c ?? ''}`.trim(),
+            values: revenue.filter((r) => r.currency === c).map((r) => r.arppu ?? 0),
+          },
+        ],
+        partial: days.map((d) => d.partial),
+      })),
+      {
+        kind: 'lines',
+        title: "Retention of each day's new players (%)",
+        labels: days.map((d) => d.date),
+        series: [
+          {
+            name: 'D1 retention',
+            values: days.map((d) => Math.round((d.d1Retention ?? 0) * 1000) / 10),
+          },
+          {
+            name: 'D7 retention',
+            values: days.map((d) => Math.round((d.d7Retention ?? 0) * 1000) / 10),
+          },
+          {
+            name: 'conversion',
+            values: days.map((d) => Math.round((d.conversion ?? 0) * 1000) / 10),
+          },
+        ],
+        partial: days.map((d) => d.partial),
+      },
     ],
     data: { playersInRange: all.players, days, revenue },
   };

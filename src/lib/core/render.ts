@@ -182,15 +182,23 @@ interface RenderableReport {
   title: string;
   question: string;
   dates: string[];
+  partial?: string[];
   tables: RenderableTable[];
   data: Record<string, unknown>;
 }
 
-function datesLabel(dates: string[]): string {
+/** The range a report covers, and its partial days (still open when extracted), said. */
+function datesLabel(r: { dates: string[]; partial?: string[] }): string {
+  const { dates } = r;
   if (dates.length === 0) return 'no dates';
-  return dates.length === 1
-    ? (dates[0] as string)
-    : `${dates[0]} .. ${dates[dates.length - 1]} (${dates.length} days)`;
+  const range =
+    dates.length === 1
+      ? (dates[0] as string)
+      : `${dates[0]} .. ${dates[dates.length - 1]} (${dates.length} days)`;
+  const partial = r.partial ?? [];
+  return partial.length === 0
+    ? range
+    : `${range}; partial: ${partial.join(', ')} (still open when extracted)`;
 }
 
 function csvCell(v: unknown): string {
@@ -231,7 +239,7 @@ export function renderReports(
         reports
           .map(
             (r) =>
-              `## ${r.title}\n\n${r.question} — ${datesLabel(r.dates)}\n\n` +
+              `## ${r.title}\n\n${r.question} — ${datesLabel(r)}\n\n` +
               r.tables
                 .map(
                   (t) =>
@@ -249,7 +257,7 @@ export function renderReports(
         reports
           .map(
             (r) =>
-              `${r.title} — ${datesLabel(r.dates)}\n${r.question}\n` +
+              `${r.title} — ${datesLabel(r)}\n${r.question}\n` +
               r.tables
                 .map((t) => `${t.title}\n${fitTable(t.columns, shownRows(t), outputWidth())}`)
                 .join('\n'),
@@ -311,7 +319,7 @@ function htmlPage(reports: RenderableReport[], charts: (r: RenderableReport) => 
   const sections = reports
     .map(
       (r) =>
-        `<section id="${escapeXml(r.name)}"><h2>${escapeXml(r.title)}</h2><p class="q">${escapeXml(r.question)} <span class="dates">${escapeXml(datesLabel(r.dates))}</span></p>` +
+        `<section id="${escapeXml(r.name)}"><h2>${escapeXml(r.title)}</h2><p class="q">${escapeXml(r.question)} <span class="dates">${escapeXml(datesLabel(r))}</span></p>` +
         `<div class="charts">${charts(r).join('')}</div>` +
         r.tables
           .map(
