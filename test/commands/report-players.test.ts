@@ -198,6 +198,8 @@ describe('report: players over time, money per currency, honest days (the seeded
     assert.match(text.stdout, new RegExp(`${jpy.revenue.toLocaleString('en-US')} JPY`));
     assert.match(text.stdout, new RegExp(`${TODAY}[^\\n]*partial`));
     // a report over the range says which of its days is partial
+    const eventsJson = await reportJson<{ partial: string[] }>('events');
+    assert.deepEqual(eventsJson.partial, [TODAY]);
     const events = await report('events');
     assert.match(events.stdout, new RegExp(`; partial: ${TODAY} \\(still open when extracted\\)`));
     // a narrow terminal gets the wide table in parts, each with the date

@@ -226,8 +226,18 @@ export function renderReports(
       return (
         json(
           reports.length === 1
-            ? { report: reports[0]?.name, dates: reports[0]?.dates, ...reports[0]?.data }
-            : Object.fromEntries(reports.map((r) => [r.name, { dates: r.dates, ...r.data }])),
+            ? {
+                report: reports[0]?.name,
+                dates: reports[0]?.dates,
+                partial: reports[0]?.partial ?? [],
+                ...reports[0]?.data,
+              }
+            : Object.fromEntries(
+                reports.map((r) => [
+                  r.name,
+                  { dates: r.dates, partial: r.partial ?? [], ...r.data },
+                ]),
+              ),
         ) + '\n'
       );
     case 'csv': {
