@@ -71,7 +71,7 @@ export async function runDemo(
         try {
           return await runLoad({
             url: api.url,
-            bursts: planRun({ n: events, seed, maxConcurrency: 16 }),
+            bursts: planRun({ n: events, seed, maxConcurrency: 16, currencies: ['USD', 'JPY'] }),
             concurrency: 16,
             onAccepted: ledger.write,
           });

@@ -127,7 +127,9 @@ function lines(c: Extract<Chart, { kind: 'lines' }>, colors: ColorMap): string {
   const top = 24;
   const right = 40;
   const n = c.labels.length;
-  const scale = ticks(Math.max(0, ...c.series.flatMap((s) => s.values)));
+  const scale = ticks(
+    Math.max(0, ...c.series.flatMap((s) => s.values.filter((v): v is number => v !== null))),
+  );
   const max = scale.at(-1) as number;
   const y = (v: number): number => top + plotH - (v / max) * plotH;
   let body = '';
@@ -157,15 +159,23 @@ function lines(c: Extract<Chart, { kind: 'lines' }>, colors: ColorMap): string {
     const w = Math.min(60, (slot * 0.8) / c.series.length);
     c.series.forEach((s, j) => {
       const v = s.values[0] ?? 0;
+      if (s.values[0] === null) return;
       const bx = x(0) - (w * c.series.length) / 2 + j * w;
       body += `<rect class="bar" data-label="${escapeXml(s.name)}" data-value="${v}" x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(w - 2).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${colors.colorOf(s.name)}"><title>${escapeXml(s.name)} ${escapeXml(c.labels[0] as string)}: ${fmt(v)}</title></rect>`;
     });
   } else {
     c.series.forEach((s) => {
       const color = colors.colorOf(s.name);
-      const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-      body += `<polyline class="series" fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`;
+      // a null breaks the line: a day without the figure is a gap, not a 0
+      const runs: string[][] = [[]];
       s.values.forEach((v, i) => {
+        if (v === null) runs.push([]);
+        else runs[runs.length - 1]?.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+      });
+      for (const pts of runs.filter((r) => r.length > 1))
+        body += `<polyline class="series" fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`;
+      s.values.forEach((v, i) => {
+        if (v === null) return;
         body += `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(s.name)} ${escapeXml(c.labels[i] as string)}: ${fmt(v)}</title></circle>`;
       });
     });

@@ -40,7 +40,8 @@ export type Chart =
       kind: 'lines';
       title: string;
       labels: string[];
-      series: Array<{ name: string; values: number[] }>;
+      /** A value that does not exist (retention with no later day) is null: a gap, not a 0. */
+      series: Array<{ name: string; values: Array<number | null> }>;
       flags?: boolean[];
       /** Days still open when extracted, drawn as such. */
       partial?: boolean[];
@@ -793,33 +794,32 @@ function usersReport(lake: Lake): Report {
         series: [
           {
             name: `ARPDAU ${c ?? ''}`.trim(),
-            values: revenue.filter((r) => r.currency === c).map((r) => r.arpdau ?? 0),
+            values: revenue.filter((r) => r.currency === c).map((r) => r.arpdau),
           },
           {
             name: `ARPPU ${c ?? ''}`.trim(),
-            values: revenue.filter((r) => r.currency === c).map((r) => r.arppu ?? 0),
+            values: revenue.filter((r) => r.currency === c).map((r) => r.arppu),
           },
         ],
         partial: days.map((d) => d.partial),
       })),
       {
         kind: 'lines',
-        title: "Retention of each day's new players (%)",
+        title: "Conversion, and retention of each day's new players (%)",
         labels: days.map((d) => d.date),
-        series: [
-          {
-            name: 'D1 retention',
-            values: days.map((d) => Math.round((d.d1Retention ?? 0) * 1000) / 10),
-          },
-          {
-            name: 'D7 retention',
-            values: days.map((d) => Math.round((d.d7Retention ?? 0) * 1000) / 10),
-          },
-          {
-            name: 'conversion',
-            values: days.map((d) => Math.round((d.conversion ?? 0) * 1000) / 10),
-          },
-        ],
+        series: (
+          [
+            ['conversion', 'conversion'],
+            ['D1 retention', 'd1Retention'],
+            ['D7 retention', 'd7Retention'],
+          ] as const
+        )
+          .map(([name, k]) => ({
+            name,
+            values: days.map((d) => (d[k] === null ? null : Math.round(d[k] * 1000) / 10)),
+          }))
+          // a figure no day has (D7 in a short range) is left out
+          .filter((series) => series.values.some((v) => v !== null)),
         partial: days.map((d) => d.partial),
       },
     ],
