@@ -158,6 +158,18 @@ describe('report: players over time, money per currency, honest days (the seeded
       };
     });
     assert.deepEqual(j.days, want);
+    // a range: new means first seen in the lake, before the range too; D1 reaches past its end
+    const ranged = await report(
+      'users',
+      '--from',
+      D[1] as string,
+      '--to',
+      D[3] as string,
+      '--format',
+      'json',
+    );
+    assert.equal(ranged.code, 0, ranged.stderr);
+    assert.deepEqual((JSON.parse(ranged.stdout) as typeof j).days, want.slice(1, 4));
     // what the test is about is there: the empty day, retention both ways, the partial day
     assert.equal(want[4]?.players, 0);
     assert.ok(want.some((d) => typeof d.d1Retention === 'number' && d.d1Retention > 0));

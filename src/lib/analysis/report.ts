@@ -867,12 +867,13 @@ export async function buildReports(
     Object.fromEntries([...needed].map((q) => [q, REPORT_QUERIES[q](providers)])),
     { dates, ...options },
   );
-  // users: who is new is a question of the whole lake, not of the range
+  // users: who is new is a question of the lake before the range too, and D7 of the week after
+  const last = run.dates.at(-1);
   const cohorts = names.includes('users')
     ? await runQueries(
         config,
         Object.fromEntries(Object.entries(COHORT_QUERIES).map(([q, f]) => [q, f()])),
-        options,
+        { ...options, until: last === undefined ? undefined : plusDays(last, 7) },
       )
     : undefined;
   const answers = Object.fromEntries(

@@ -31,6 +31,8 @@ export interface QueryResult {
 export interface SqlOptions {
   dates?: string[] | undefined;
   includeIncomplete?: boolean;
+  /** Without `dates`: every date of the lake up to this one. */
+  until?: string | undefined;
   /** embedded (DuckDB, the default) or spark. */
   engine?: SqlEngine;
   /** Largest size of the local copies of the lake's files kept between runs (embedded). */
@@ -228,13 +230,14 @@ export async function runQueries(
   const {
     dates,
     includeIncomplete = false,
+    until,
     engine = 'embedded',
     cacheMaxBytes = 2048 * 1024 * 1024,
     noCache = false,
   } = options;
   if (engine === 'spark') {
     const selection = await withHdfs(config, (hdfs) =>
-      lakeFiles(hdfs, config.base, { dates, includeIncomplete }),
+      lakeFiles(hdfs, config.base, { dates, includeIncomplete, until }),
     );
     const run = await onSpark(config, selection, queries);
     return {
@@ -254,7 +257,7 @@ export async function runQueries(
     : join(config.home, 'cache', 'lake');
   try {
     const { selection, use } = await withHdfs(config, async (hdfs) => {
-      const selection = await lakeFiles(hdfs, config.base, { dates, includeIncomplete });
+      const selection = await lakeFiles(hdfs, config.base, { dates, includeIncomplete, until });
       return { selection, use: await new LakeCache(dir, cacheMaxBytes).get(hdfs, selection.files) };
     });
     const duck = await opening;

@@ -39,13 +39,19 @@ export async function lakeFiles(
   {
     dates,
     includeIncomplete = false,
-  }: { dates?: string[] | undefined; includeIncomplete?: boolean },
+    until,
+  }: {
+    dates?: string[] | undefined;
+    includeIncomplete?: boolean;
+    /** Without `dates`: every date of the lake up to this one (inclusive). */
+    until?: string | undefined;
+  },
 ): Promise<LakeSelection> {
   const listed = await listDates(hdfs, base);
   const available = includeIncomplete
     ? [...new Set([...listed.complete, ...listed.incomplete])].sort()
     : listed.complete;
-  const wanted = dates ?? available;
+  const wanted = dates ?? available.filter((d) => until === undefined || d <= until);
   const chosen = wanted.filter((d) => available.includes(d));
   if (chosen.length === 0) {
     const which = available.length
