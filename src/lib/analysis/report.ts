@@ -1,6 +1,7 @@
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
 import { OTHER } from '../events/providers.js';
 import { roundMoney } from '../core/money.js';
+import { formatDate, parseDate } from '../lake/layout.js';
 import { chiSquareAgainst, mixDistance } from './stats.js';
 import { COHORT_QUERIES, REPORT_QUERIES, type QueryName, type ReportQuery } from './queries.js';
 import { runQueries, type QueryResult, type SqlConfig, type SqlEngine } from './sql.js';
@@ -229,13 +230,8 @@ function hostsReport(lake: Lake, providers: readonly string[]): Report {
     revenue: r.revenue === null ? 0 : Number(r.revenue),
     priced: Number(r.priced_purchases),
   }));
-  const currencies = currencyOrder(money);
-  const byCurrency = new Map(
-    currencies.map((c) => [
-      c,
-      money.filter((m) => m.currency === c).reduce((s, m) => s + m.revenue, 0),
-    ]),
-  );
+  const byCurrency = currencyTotals(money);
+  const currencies = [...byCurrency.keys()];
   money.sort(
     (a, b) =>
       currencies.indexOf(a.currency) - currencies.indexOf(b.currency) ||
@@ -490,20 +486,20 @@ function dailyReport(
   };
 }
 
-/** The currencies of rows, in order: the most revenue first, no currency last. */
-function currencyOrder(
+/** Revenue per currency of rows, in order: the most revenue first, no currency last. */
+function currencyTotals(
   rows: Array<{ currency: string | null; revenue: number }>,
-): Array<string | null> {
+): Map<string | null, number> {
   const totals = new Map<string | null, number>();
   for (const r of rows) totals.set(r.currency, (totals.get(r.currency) ?? 0) + r.revenue);
-  return [...totals.entries()]
-    .sort(
+  return new Map(
+    [...totals.entries()].sort(
       (a, b) =>
         (a[0] === null ? 1 : 0) - (b[0] === null ? 1 : 0) ||
         b[1] - a[1] ||
         String(a[0]).localeCompare(String(b[0])),
-    )
-    .map(([c]) => c);
+    ),
+  );
 }
 
 const currencyOf = (v: Cell | undefined): string | null =>
@@ -523,13 +519,8 @@ function itemsReport(lake: Lake): Report {
     // an exact decimal sum (queries.ts), so both engines give the same number
     revenue: r.revenue === null ? 0 : Number(r.revenue),
   }));
-  const currencies = currencyOrder(rows);
-  const revenue = new Map(
-    currencies.map((c) => [
-      c,
-      rows.filter((r) => r.currency === c).reduce((s, r) => s + r.revenue, 0),
-    ]),
-  );
+  const revenue = currencyTotals(rows);
+  const currencies = [...revenue.keys()];
   rows.sort(
     (a, b) =>
       currencies.indexOf(a.currency) - currencies.indexOf(b.currency) ||
@@ -601,7 +592,7 @@ function itemsReport(lake: Lake): Report {
 
 /** The date `n` days after `date` (YYYY-MM-DD). */
 function plusDays(date: string, n: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+  return formatDate(parseDate(date).startMs + n * 86_400_000);
 }
 
 /**
@@ -658,7 +649,7 @@ function usersReport(lake: Lake): Report {
     priced: Number(r.priced_purchases),
     payers: Number(r.payers),
   }));
-  const currencies = currencyOrder(revenueRows);
+  const currencies = [...currencyTotals(revenueRows).keys()];
   const revenue = days.flatMap((d) =>
     currencies.map((currency) => {
       const r = revenueRows.find((x) => x.date === d.date && x.currency === currency);
