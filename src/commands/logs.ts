@@ -1,9 +1,10 @@
 import { Argument } from 'commander';
 import { configFromFlags, type ConfigFlags } from '../lib/core/config.js';
 import { parseCount } from '../lib/core/options.js';
+import type { LogService } from '../lib/stack/logs.js';
 import { example, runs, type Declare } from './command.js';
 
-const SERVICES = ['kafka', 'namenode', 'datanode', 'spark'];
+const SERVICES: readonly LogService[] = ['kafka', 'namenode', 'datanode', 'spark'];
 
 export const declare: Declare = (parent, run) => {
   example(
@@ -12,7 +13,7 @@ export const declare: Declare = (parent, run) => {
       .description(
         "print a service's log, as `docker compose logs` does: the local stack's kafka, namenode or datanode, or the newest Spark job's",
       )
-      .addArgument(new Argument('<service>', 'whose log').choices(SERVICES))
+      .addArgument(new Argument('<service>', 'whose log').choices([...SERVICES]))
       .option('-f, --follow', 'keep printing lines as they are written, until Ctrl-C', false)
       .option('-n, --tail <lines>', 'only the last N lines (default: all)')
       .action(runs(run, 'logs', ['service'])),
@@ -22,7 +23,7 @@ export const declare: Declare = (parent, run) => {
 };
 
 export interface LogsOptions extends ConfigFlags {
-  service: 'kafka' | 'namenode' | 'datanode' | 'spark';
+  service: LogService;
   follow: boolean;
   tail?: string;
 }

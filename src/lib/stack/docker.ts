@@ -23,7 +23,8 @@ export async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-async function compose(args: string[]): Promise<void> {
+/** GP_DOCKER_UNAVAILABLE unless a Docker engine answers. */
+async function requireDocker(): Promise<void> {
   if (!(await dockerAvailable())) {
     throw new GamepipeError(
       ErrorCodes.dockerUnavailable,
@@ -33,6 +34,10 @@ async function compose(args: string[]): Promise<void> {
       },
     );
   }
+}
+
+async function compose(args: string[]): Promise<void> {
+  await requireDocker();
   try {
     await run('docker', ['compose', '-f', COMPOSE_FILE, '-p', 'gamepipe', ...args], {
       maxBuffer: 16 * 1024 * 1024,
@@ -66,13 +71,7 @@ export async function composeLogs(
   service: string,
   { follow, tail }: { follow: boolean; tail: number | undefined },
 ): Promise<number> {
-  if (!(await dockerAvailable())) {
-    throw new GamepipeError(
-      ErrorCodes.dockerUnavailable,
-      'the stack runs in Docker, but no Docker engine answers',
-      { hint: 'start Docker, then run gamepipe logs again' },
-    );
-  }
+  await requireDocker();
   const { spawn } = await import('node:child_process');
   const args = ['compose', '-f', COMPOSE_FILE, '-p', 'gamepipe', 'logs'];
   if (follow) args.push('--follow');

@@ -8,10 +8,9 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { ErrorCodes, GamepipeError } from '../core/errors.js';
-import { COMPONENTS, logFile, serviceLog, stackPaths, type Component } from './local.js';
+import { logFile, serviceLog, stackPaths, type Component } from './local.js';
 
 /** What `gamepipe logs` can show: each process of the local stack, and the newest Spark job. */
-export const LOG_SERVICES = [...COMPONENTS, 'spark'] as const;
 export type LogService = Component | 'spark';
 
 /**
