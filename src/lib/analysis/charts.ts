@@ -158,8 +158,8 @@ function lines(c: Extract<Chart, { kind: 'lines' }>, colors: ColorMap): string {
     // one day: a bar per series
     const w = Math.min(60, (slot * 0.8) / c.series.length);
     c.series.forEach((s, j) => {
-      const v = s.values[0] ?? 0;
-      if (s.values[0] === null) return;
+      const v = s.values[0];
+      if (v === null || v === undefined) return;
       const bx = x(0) - (w * c.series.length) / 2 + j * w;
       body += `<rect class="bar" data-label="${escapeXml(s.name)}" data-value="${v}" x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(w - 2).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${colors.colorOf(s.name)}"><title>${escapeXml(s.name)} ${escapeXml(c.labels[0] as string)}: ${fmt(v)}</title></rect>`;
     });

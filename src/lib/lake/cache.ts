@@ -20,10 +20,11 @@ export interface CacheUse {
 /**
  * Local copies of the lake's Parquet files, for engines that read local files (DuckDB), laid out
  * as the lake is (`<dir>/<output>/date=D/`), so that one hive-partitioned scan reads a range of
- * dates with its `date` column. A copy is named by the file's path, length and modification time, so a file rewritten on HDFS (a rerun of
- * its date) is fetched again and its old copy ages out; the lake's file names are deterministic,
- * so a name never stands for two contents. The cache keeps at most `maxBytes`, dropping the
- * copies used longest ago (a copy's modification time is its last use).
+ * dates with its `date` column. A copy is named by the file's path, length and modification
+ * time, so a file rewritten on HDFS (a rerun of its date) is fetched again and its old copy ages
+ * out; the lake's file names are deterministic, so a name never stands for two contents. The
+ * cache keeps at most `maxBytes`, dropping the copies used longest ago (a copy's modification time
+ * is its last use).
  */
 export class LakeCache {
   constructor(
