@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type Config, type KafkaAccess } from '../src/lib/core/config.js';
 import type { AllowedHeaders, EventKind, GameEvent } from '../src/lib/events/event.js';
+import type { Browser, Page } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin', 'gamepipe.js');
@@ -430,4 +431,44 @@ export function textError(stderr: string): string {
     error: { code: string; message: string; hint: string | null };
   };
   return `gamepipe: error ${error.code}: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`;
+}
+
+/**
+ * A local HTML file opened in headless Chromium (Debian's, or CHROMIUM_PATH) as the report tests
+ * open it: every request but the file itself aborted, console errors and page errors collected in
+ * `errors`. Close `browser` when done.
+ */
+export async function openInChromium(
+  file: string,
+): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    // nothing may leave the page
+    await page.route('**/*', (route) =>
+      route.request().url().startsWith('file:') ? route.continue() : route.abort(),
+    );
+    await page.goto(`file://${file}`);
+    return { browser, page, errors };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
 }

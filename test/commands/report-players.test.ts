@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { minorDigits } from '../../src/lib/core/money.js';
 import type { EventKind } from '../../src/lib/events/event.js';
 import { planRun, providerOf } from '../../src/lib/traffic/generator.js';
@@ -15,6 +14,7 @@ import {
   createTimeTopic,
   daysAgo,
   makeEvent,
+  openInChromium,
   produceRaw,
   ROOT,
   runCli,
@@ -312,22 +312,8 @@ describe('report: players over time, money per currency, honest days (the seeded
     const file = join(dir, 'report-players.html');
     const res = await report('all', '--format', 'html', '--out', file);
     assert.equal(res.code, 0, res.stderr);
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    const { browser, page, errors } = await openInChromium(file);
     try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      // nothing may leave the page
-      await page.route('**/*', (route) =>
-        route.request().url().startsWith('file:') ? route.continue() : route.abort(),
-      );
-      await page.goto(`file://${file}`);
       assert.deepEqual(errors, []);
       // the JPY revenue chart's bars against the items table's JPY rows
       const bars = await page
@@ -382,6 +368,9 @@ describe('report: players over time, money per currency, honest days (the seeded
         if (!label || !fill) continue;
         colour.set(label, (colour.get(label) ?? new Set()).add(fill));
       }
+      // the categories seen in more than one place: event types in bars and legends, items in both
+      // currencies' revenue charts
+      assert.ok(colour.has('join_guild') && colour.has('sword'), [...colour.keys()].join(', '));
       for (const [label, set] of colour)
         assert.equal(set.size, 1, `${label}: ${[...set].join(', ')}`);
       // the partial day is drawn as such

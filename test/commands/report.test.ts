@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { EventKind } from '../../src/lib/events/event.js';
 import { prng } from '../../src/lib/traffic/generator.js';
 import { outputDir } from '../../src/lib/lake/layout.js';
@@ -17,6 +16,7 @@ import {
   uniqueName,
   daysAgo,
   textError,
+  openInChromium,
 } from '../helpers.js';
 
 const config = stackConfig();
@@ -316,26 +316,8 @@ describe('report: the business questions from the lake (real stack)', function (
       'self-contained: no external script, no network',
     );
     assert.equal(html.match(/<script>/g)?.length, 1, 'one small inline script: sorting, CSV');
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const { browser, page, errors } = await openInChromium(file);
     try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`file://${file}`);
       assert.deepEqual(errors, []);
       assert.equal(await page.locator('section').count(), 5);
       assert.ok((await page.locator('svg.chart').count()) >= 6);
